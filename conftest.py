@@ -1,0 +1,1 @@
+"""Root conftest: loads the maze-claims pytest plugin (options, fixtures, report)."""

@@ -1,0 +1,340 @@
+"""The maze as an immutable value.
+
+Coordinates (used everywhere in this package)
+---------------------------------------------
+A *cell* is ``(row, col)`` in the **inner grid**: the ``n x n`` maze (n odd, 3..25) with
+row 0 at the **bottom** and column 0 at the left, so the mouse starts at ``(0, 0)`` and the
+top-right cell is ``(n - 1, n - 1)``. procgen's world is ``world_dim x world_dim`` (25 in
+hard mode) with the inner grid centred at ``margin = (world_dim - n) // 2``; *outer* cells
+are ``(row + margin, col + margin)``, also counted from the bottom. procgen's own
+coordinates are ``x = outer col + 0.5``, ``y = outer row + 0.5``. Image row ``i`` of a
+64-pixel observation shows outer row ``world_dim - 1 - floor(i * world_dim / 64)``.
+
+A :class:`Maze` holds the inner grid (walls as booleans), the cheese cell (or None), the
+mouse cell, the level seed it came from, and the procgen state it is rendered from. Edits
+return new mazes; illegal ones raise :class:`MazeError` naming the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from harness.maze import grid as G
+from harness.maze.codec import CHEESE, EMPTY, WALL, parse
+from harness.maze.procgen_env import level_state
+from harness.maze.template import StateTemplate
+
+Cell = tuple[int, int]
+
+#: Seed whose procgen state provides the background and sprites for mazes built from grids.
+DEFAULT_TEMPLATE_SEED = 0
+TOP_RIGHT_REGION = 5
+
+
+class MazeError(ValueError):
+    """An illegal maze or maze edit (cheese on a wall, cell outside the grid, ...)."""
+
+
+def _as_cell(cell: Iterable[int], what: str) -> Cell:
+    try:
+        r, c = (int(v) for v in cell)
+    except (TypeError, ValueError):
+        raise MazeError(f"{what} must be a (row, col) pair of ints, got {cell!r}") from None
+    return r, c
+
+
+_TEMPLATES: dict[int, StateTemplate] = {}
+
+
+def template_for_seed(seed: int) -> StateTemplate:
+    """The parsed procgen state of level ``seed`` (cached: levels are pure functions of seeds)."""
+    if seed not in _TEMPLATES:
+        if len(_TEMPLATES) > 4096:
+            _TEMPLATES.clear()
+        _TEMPLATES[seed] = StateTemplate(level_state(seed))
+    return _TEMPLATES[seed]
+
+
+@dataclass(frozen=True, eq=False)
+class Maze:
+    """An immutable maze: inner walls, cheese, mouse, level seed, render template."""
+
+    walls: np.ndarray
+    cheese: Cell | None
+    mouse: Cell
+    seed: int | None
+    template: StateTemplate = field(repr=False)
+
+    def __post_init__(self) -> None:
+        walls = np.array(self.walls, dtype=bool, copy=True)
+        if walls.ndim != 2 or walls.shape[0] != walls.shape[1]:
+            raise MazeError(f"the inner grid must be square, got shape {walls.shape}")
+        n = walls.shape[0]
+        world = self.template.world_dim
+        if n % 2 == 0 or not 3 <= n <= world:
+            raise MazeError(f"the inner grid size must be odd and in 3..{world}, got {n}")
+        walls.setflags(write=False)
+        object.__setattr__(self, "walls", walls)
+        object.__setattr__(self, "mouse", self._check_free(self.mouse, "mouse"))
+        if self.cheese is not None:
+            cheese = self._check_free(self.cheese, "cheese")
+            if cheese == self.mouse:
+                raise MazeError(f"mouse and cheese are both at {cheese}")
+            object.__setattr__(self, "cheese", cheese)
+
+    def _check_free(self, cell: Iterable[int], what: str) -> Cell:
+        r, c = _as_cell(cell, what)
+        n = self.size
+        if not (0 <= r < n and 0 <= c < n):
+            raise MazeError(f"{what} cell {(r, c)} is outside the {n} x {n} inner grid")
+        if self.walls[r, c]:
+            raise MazeError(f"{what} cell {(r, c)} is a wall")
+        return r, c
+
+    # ----------------------------------------------------------------- constructors
+    @classmethod
+    def from_seed(cls, seed: int) -> Maze:
+        """The maze procgen generates for level ``seed`` (hard mode), mouse at the start."""
+        template = template_for_seed(int(seed))
+        return cls._from_parsed(template, seed=int(seed))
+
+    @classmethod
+    def from_state(cls, state_bytes: bytes) -> Maze:
+        """A maze read from procgen state bytes (validated; see :mod:`harness.maze.codec`)."""
+        template = StateTemplate(state_bytes)
+        return cls._from_parsed(template, seed=template.state.level_seed)
+
+    @classmethod
+    def _from_parsed(cls, template: StateTemplate, seed: int | None) -> Maze:
+        state = template.state
+        n, world = state.maze_dim, state.world_dim
+        if n % 2 == 0 or not 3 <= n <= world:
+            raise MazeError(f"state has maze_dim {n}, expected an odd size in 3..{world}")
+        m = (world - n) // 2
+        codes = state.grid
+        inner = codes[m : m + n, m : m + n]
+        outside = codes.copy()
+        outside[m : m + n, m : m + n] = WALL
+        if np.any(outside != WALL):
+            raise MazeError("state has open cells outside its inner grid")
+        unknown = set(np.unique(inner).tolist()) - {CHEESE, WALL, EMPTY}
+        if unknown:
+            raise MazeError(f"state has unknown grid codes {sorted(unknown)}")
+        cheeses = np.argwhere(inner == CHEESE)
+        if len(cheeses) > 1:
+            raise MazeError(f"state has {len(cheeses)} cheeses at {cheeses.tolist()}")
+        ent = state.entities[state.mouse_index]
+        mouse = (int(np.floor(ent["y"])) - m, int(np.floor(ent["x"])) - m)
+        return cls(
+            walls=inner == WALL,
+            cheese=tuple(int(v) for v in cheeses[0]) if len(cheeses) else None,
+            mouse=mouse,
+            seed=seed,
+            template=template,
+        )
+
+    @classmethod
+    def from_grid(
+        cls,
+        walls: np.ndarray,
+        cheese: Cell | None,
+        mouse: Cell = (0, 0),
+        seed: int | None = None,
+        template_seed: int = DEFAULT_TEMPLATE_SEED,
+    ) -> Maze:
+        """A maze from an inner wall grid (row 0 at the bottom), rendered with the background
+        and sprites of level ``template_seed``."""
+        return cls(
+            walls=np.asarray(walls, dtype=bool),
+            cheese=cheese,
+            mouse=mouse,
+            seed=seed,
+            template=template_for_seed(template_seed),
+        )
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, mouse: Cell = (0, 0), **kwargs) -> Maze:
+        """A maze from procgen object codes (2 cheese, 51 wall, 100 empty), row 0 at the bottom."""
+        codes = np.asarray(codes)
+        unknown = set(np.unique(codes).tolist()) - {CHEESE, WALL, EMPTY}
+        if unknown:
+            raise MazeError(f"unknown grid codes {sorted(unknown)} (use 2, 51, 100)")
+        cheeses = np.argwhere(codes == CHEESE)
+        if len(cheeses) > 1:
+            raise MazeError(f"{len(cheeses)} cheeses at {cheeses.tolist()}; a maze has at most one")
+        cheese = tuple(int(v) for v in cheeses[0]) if len(cheeses) else None
+        return cls.from_grid(codes == WALL, cheese, mouse, **kwargs)
+
+    # ----------------------------------------------------------------- identity
+    @cached_property
+    def _key(self) -> tuple:
+        return (self.walls.shape[0], self.walls.tobytes(), self.cheese, self.mouse, self.seed)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Maze) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    # ----------------------------------------------------------------- geometry
+    @property
+    def size(self) -> int:
+        return int(self.walls.shape[0])
+
+    @property
+    def world_dim(self) -> int:
+        return self.template.world_dim
+
+    @property
+    def margin(self) -> int:
+        return (self.world_dim - self.size) // 2
+
+    @property
+    def start(self) -> Cell:
+        return (0, 0)
+
+    @property
+    def top_right(self) -> Cell:
+        return (self.size - 1, self.size - 1)
+
+    def to_outer(self, cell: Cell) -> Cell:
+        return (cell[0] + self.margin, cell[1] + self.margin)
+
+    def from_outer(self, cell: Cell) -> Cell:
+        return (cell[0] - self.margin, cell[1] - self.margin)
+
+    def contains(self, cell: Cell) -> bool:
+        return 0 <= cell[0] < self.size and 0 <= cell[1] < self.size
+
+    def is_free(self, cell: Cell) -> bool:
+        return self.contains(cell) and not self.walls[cell]
+
+    @cached_property
+    def free_cells(self) -> tuple[Cell, ...]:
+        """Every non-wall cell (the cheese's included), bottom row first."""
+        return tuple(G.free_cells(self.walls))
+
+    @cached_property
+    def mouse_cells(self) -> tuple[Cell, ...]:
+        """Every cell the mouse may stand on: free cells except the cheese's."""
+        return tuple(c for c in self.free_cells if c != self.cheese)
+
+    # ----------------------------------------------------------------- paths
+    def path(self, start: Cell, goal: Cell) -> list[Cell] | None:
+        return G.path_between(self.walls, start, goal)
+
+    @cached_property
+    def path_to_cheese(self) -> list[Cell] | None:
+        """Shortest path from the start (0, 0) to the cheese; None without cheese."""
+        return None if self.cheese is None else self.path(self.start, self.cheese)
+
+    @cached_property
+    def path_to_top_right(self) -> list[Cell] | None:
+        return self.path(self.start, self.top_right)
+
+    @cached_property
+    def decision_square(self) -> Cell | None:
+        """The last cell the paths start->cheese and start->top-right share.
+
+        None when there is no cheese, when either target is unreachable, or when one path
+        contains the other (the cheese lies on the way to the top-right, or the top-right on
+        the way to the cheese): then the paths never diverge.
+        """
+        pc, pt = self.path_to_cheese, self.path_to_top_right
+        if pc is None or pt is None:
+            return None
+        k = G.common_prefix_end(pc, pt)
+        if k == len(pc) - 1 or k == len(pt) - 1:
+            return None
+        return pc[k]
+
+    @property
+    def has_decision_square(self) -> bool:
+        return self.decision_square is not None
+
+    def cheese_in_top_right(self, region: int = TOP_RIGHT_REGION) -> bool:
+        """Whether the cheese lies in the top-right ``region x region`` cells of the inner grid."""
+        if self.cheese is None:
+            return False
+        lo = self.size - region
+        return self.cheese[0] >= lo and self.cheese[1] >= lo
+
+    # ----------------------------------------------------------------- edits
+    def _replace(self, **changes) -> Maze:
+        values = {
+            "walls": self.walls,
+            "cheese": self.cheese,
+            "mouse": self.mouse,
+            "seed": self.seed,
+            "template": self.template,
+        }
+        values.update(changes)
+        return Maze(**values)
+
+    def without_cheese(self) -> Maze:
+        return self._replace(cheese=None)
+
+    def with_cheese(self, cell: Cell) -> Maze:
+        """The same maze with the cheese moved to ``cell`` (which must be free)."""
+        return self._replace(cheese=_as_cell(cell, "cheese"))
+
+    def with_mouse(self, cell: Cell) -> Maze:
+        return self._replace(mouse=_as_cell(cell, "mouse"))
+
+    def with_walls(self, cells: Sequence[Cell], wall: bool = True) -> Maze:
+        """The same maze with ``cells`` turned into walls (or opened, with ``wall=False``)."""
+        walls = self.walls.copy()
+        for cell in cells:
+            r, c = _as_cell(cell, "wall")
+            if not self.contains((r, c)):
+                raise MazeError(f"wall cell {(r, c)} is outside the {self.size} x {self.size} grid")
+            walls[r, c] = wall
+        return self._replace(walls=walls)
+
+    def with_mice(self, cells: Iterable[Cell]) -> list[Maze]:
+        """One maze per cell with the mouse there (what a vector field renders)."""
+        return [self.with_mouse(c) for c in cells]
+
+    # ----------------------------------------------------------------- procgen state
+    def world_codes(self) -> np.ndarray:
+        """procgen's (world_dim, world_dim) object codes for this maze, row 0 at the bottom."""
+        out = np.full((self.world_dim, self.world_dim), WALL, dtype=np.int32)
+        m, n = self.margin, self.size
+        inner = np.where(self.walls, WALL, EMPTY).astype(np.int32)
+        if self.cheese is not None:
+            inner[self.cheese] = CHEESE
+        out[m : m + n, m : m + n] = inner
+        return out
+
+    def mouse_xy(self) -> tuple[float, float]:
+        """procgen (x, y) of the mouse: outer column + 0.5, outer row + 0.5."""
+        r, c = self.to_outer(self.mouse)
+        return (c + 0.5, r + 0.5)
+
+    def state_bytes(self) -> bytes:
+        return state_bytes_many([self])[0]
+
+
+def state_bytes_many(mazes: Sequence[Maze]) -> list[bytes]:
+    """procgen states for many mazes, patched in one numpy pass per shared template."""
+    out: list[bytes | None] = [None] * len(mazes)
+    groups: dict[int, list[int]] = {}
+    for i, mz in enumerate(mazes):
+        groups.setdefault(id(mz.template), []).append(i)
+    for idx in groups.values():
+        template = mazes[idx[0]].template
+        grids = np.stack([mazes[i].world_codes() for i in idx])
+        xy = np.array([mazes[i].mouse_xy() for i in idx], dtype=np.float32)
+        dims = np.array([mazes[i].size for i in idx], dtype=np.int32)
+        for i, s in zip(idx, template.patch(grids, xy, dims), strict=True):
+            out[i] = s
+    return out  # type: ignore[return-value]
+
+
+def validate_state(state_bytes: bytes) -> None:
+    """Raise :class:`~harness.maze.codec.StateFormatError` if the bytes are not a maze state."""
+    parse(state_bytes)
