@@ -35,7 +35,8 @@ def _make_env(num: int, start_level: int = 0, human: bool = False):
         start_level=start_level,
         num_levels=1,
         rand_seed=0,
-        num_threads=0 if num == 1 else min(4, os.cpu_count() or 1),
+        # num_threads=0 makes creation ~100x slower (seen: 170 ms vs 1.3 ms per env).
+        num_threads=1 if num == 1 else min(4, os.cpu_count() or 1),
         render_mode="rgb_array" if human else None,
     )
 
