@@ -65,7 +65,7 @@ def raw() -> bytes:
 
 def test_truncated_bytes_name_field_and_offset(raw: bytes) -> None:
     for cut in (0, 3, 10, 200, len(raw) // 2, len(raw) - 1):
-        with pytest.raises(StateFormatError, match="truncated|runs past") as info:
+        with pytest.raises(StateFormatError, match=r"truncated|runs past") as info:
             parse(raw[:cut])
         assert info.value.offset <= cut
         assert info.value.field

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import numpy as np
@@ -46,7 +47,7 @@ def check_against_bfs(maze: Maze) -> None:
         path = maze.path_to_cheese
         assert path[0] == maze.start and path[-1] == maze.cheese
         assert len(path) - 1 == ref[maze.cheese]
-        for a, b in zip(path, path[1:], strict=False):
+        for a, b in itertools.pairwise(path):
             assert abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 and not walls[b]
     nxt = G.next_moves_towards(walls, maze.top_right)
     to_tr = simple_bfs(walls, maze.top_right)

@@ -62,5 +62,5 @@ def test_facing_follows_the_last_horizontal_move() -> None:
 
 def test_reaching_the_cheese_pays_ten_and_ends_the_episode() -> None:
     maze = Maze.from_grid(np.zeros((3, 3), bool), cheese=(0, 1), mouse=(0, 0))
-    new, rewards, firsts = default_pool().step([maze.state_bytes()], [7])
+    _new, rewards, firsts = default_pool().step([maze.state_bytes()], [7])
     assert rewards[0] == 10.0 and firsts[0]
