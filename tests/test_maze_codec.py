@@ -33,7 +33,7 @@ def test_roundtrip_after_steps_and_edits() -> None:
     pool = default_pool()
     rng = np.random.default_rng(0)
     for _ in range(20):
-        states, _, _ = pool.step(states, rng.integers(0, 15, size=len(states)).tolist())
+        states, _, _, _ = pool.step(states, rng.integers(0, 15, size=len(states)).tolist())
         for s in states:
             assert serialize(parse(s)) == s
     assert parse(states[0]).fields["cur_time"] > 0  # the steps really happened

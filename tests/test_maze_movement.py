@@ -21,7 +21,7 @@ def mouse_of(state: bytes, maze: Maze) -> tuple[tuple[int, int], bool]:
 def test_each_action_moves_one_cell_in_its_group_direction() -> None:
     maze = Maze.from_grid(np.zeros((5, 5), bool), cheese=(4, 4), mouse=(2, 2))
     states = [maze.state_bytes()] * NUM_ACTIONS
-    new, rewards, firsts = default_pool().step(states, list(range(NUM_ACTIONS)))
+    new, rewards, firsts, _ = default_pool().step(states, list(range(NUM_ACTIONS)))
     assert not firsts.any() and not rewards.any()
     for action, state in enumerate(new):
         cell, _ = mouse_of(state, maze)
@@ -34,7 +34,7 @@ def test_walls_block_and_the_grid_edge_blocks() -> None:
     assert maze.walls[1, 1]
     cases = {1: (0, 0), 3: (0, 0)}  # LEFT and DOWN from the start are blocked
     states = [maze.state_bytes()] * len(cases)
-    new, _, _ = default_pool().step(states, list(cases))
+    new, _, _, _ = default_pool().step(states, list(cases))
     for (action, expected), state in zip(cases.items(), new, strict=True):
         assert mouse_of(state, maze)[0] == expected, f"action {action}"
     corner = maze.with_mouse((0, 2))  # (1, 2) is a wall above it? check and test both ways
@@ -62,5 +62,5 @@ def test_facing_follows_the_last_horizontal_move() -> None:
 
 def test_reaching_the_cheese_pays_ten_and_ends_the_episode() -> None:
     maze = Maze.from_grid(np.zeros((3, 3), bool), cheese=(0, 1), mouse=(0, 0))
-    _new, rewards, firsts = default_pool().step([maze.state_bytes()], [7])
+    _, rewards, firsts, _ = default_pool().step([maze.state_bytes()], [7])
     assert rewards[0] == 10.0 and firsts[0]
