@@ -8,13 +8,14 @@ import numpy as np
 from scipy import stats
 
 from harness.stats.intervals import bootstrap_ci, clopper_pearson
+from harness.stats.validation import is_constant
 
 
 def cohen_dz(d: np.ndarray) -> float:
     """Standardized mean difference of paired data: mean / SD of the differences."""
     sd = float(np.std(d, ddof=1))
     mean = float(np.mean(d))
-    if sd == 0:
+    if is_constant(d):
         return 0.0 if mean == 0 else float(np.sign(mean)) * np.inf
     return mean / sd
 
@@ -72,7 +73,7 @@ def _dz(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def _dz_ci(d: np.ndarray, confidence_level: float) -> tuple[float, float]:
-    if np.ptp(d) == 0:
+    if is_constant(d):
         point = cohen_dz(d)
         return point, point
     return bootstrap_ci(d, _dz, confidence_level=confidence_level, method="BCa")

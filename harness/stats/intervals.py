@@ -8,6 +8,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from harness.stats.validation import is_constant
+
 #: Seed of every bootstrap unless a caller passes another: reports must be reproducible.
 BOOTSTRAP_SEED = 20230311
 
@@ -27,7 +29,7 @@ def bootstrap_ci(
     BCa falls back to the percentile method when its jackknife is degenerate (NaN).
     """
     values = np.asarray(values, dtype=float)
-    if np.ptp(values) == 0:
+    if is_constant(values):
         point = float(statistic(values, axis=-1))
         return point, point
     # Resamples of small samples can be constant (statistic undefined); scipy then warns

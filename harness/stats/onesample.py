@@ -13,9 +13,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
-
-def _constant(d: np.ndarray) -> np.ndarray:
-    return np.ptp(d, axis=-1) == 0
+from harness.stats.validation import is_constant
 
 
 def t_pvalues(d: np.ndarray, popmean: float | np.ndarray, alternative: str) -> np.ndarray:
@@ -25,9 +23,9 @@ def t_pvalues(d: np.ndarray, popmean: float | np.ndarray, alternative: str) -> n
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         p = np.asarray(stats.ttest_1samp(d, popmean, axis=-1, alternative=alternative).pvalue)
-    const = _constant(d)
+    const = is_constant(d)
     if np.any(const):
-        mean = d[..., 0]
+        mean = d.mean(axis=-1)
         if alternative == "greater":
             exact = np.where(mean > popmean, 0.0, 1.0)
         elif alternative == "less":
@@ -41,8 +39,8 @@ def t_pvalues(d: np.ndarray, popmean: float | np.ndarray, alternative: str) -> n
 def t_statistic(d: np.ndarray, popmean: float) -> tuple[float, float]:
     """(t, df) of the one-sample t test; t is +-inf or 0 for a constant sample."""
     d = np.asarray(d, dtype=float)
-    if _constant(d):
-        diff = float(d[0] - popmean)
+    if is_constant(d):
+        diff = float(d.mean() - popmean)
         return (0.0 if diff == 0 else float(np.sign(diff)) * np.inf), float(d.size - 1)
     res = stats.ttest_1samp(d, popmean)
     return float(res.statistic), float(res.df)
@@ -51,7 +49,7 @@ def t_statistic(d: np.ndarray, popmean: float) -> tuple[float, float]:
 def t_interval(d: np.ndarray, confidence_level: float) -> tuple[float, float]:
     """Two-sided t interval of the mean (scipy's ``TtestResult.confidence_interval``)."""
     d = np.asarray(d, dtype=float)
-    if _constant(d):
-        return float(d[0]), float(d[0])
+    if is_constant(d):
+        return float(d.mean()), float(d.mean())
     ci = stats.ttest_1samp(d, 0.0).confidence_interval(confidence_level)
     return float(ci.low), float(ci.high)

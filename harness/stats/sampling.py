@@ -410,11 +410,8 @@ class Measurement:
 
     def proportion(self, column: str | None = None, **kw: Any):
         """Share of units whose 0/1 value is 1, vs ``threshold=``."""
-        return self.analyze(
-            lambda v, alpha: proportion(
-                self._col(v, column), alpha=alpha, name=f"proportion of {column or VALUE}", **kw
-            )
-        )
+        kw.setdefault("name", f"proportion of {column or VALUE}")
+        return self.analyze(lambda v, alpha: proportion(self._col(v, column), alpha=alpha, **kw))
 
     def accuracy(self, column: str | None = None, **kw: Any):
         """Held-out accuracy (0/1 per unit) minus ``base_rate=``."""

@@ -15,6 +15,19 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from harness.stats.validation import is_constant
+
+
+def _method(shifted: np.ndarray) -> str:
+    """Exact null distribution for small samples without ties or zeros, else the normal
+    approximation with tie correction. (scipy's 'auto' falls back to a random permutation
+    test for small tied samples: slow and not reproducible.)"""
+    if shifted.shape[-1] > 50:
+        return "asymptotic"
+    magnitudes = np.sort(np.abs(shifted), axis=-1)
+    tied = np.any(np.diff(magnitudes, axis=-1) == 0) or np.any(magnitudes == 0)
+    return "asymptotic" if tied else "exact"
+
 
 def signed_rank_pvalues(d: np.ndarray, popmean: float | np.ndarray, alternative: str) -> np.ndarray:
     """p-value of the signed-rank test of 'd symmetric about popmean' along the last axis."""
@@ -25,7 +38,8 @@ def signed_rank_pvalues(d: np.ndarray, popmean: float | np.ndarray, alternative:
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", UserWarning)
         safe = np.where(all_zero[..., None], 1.0, shifted)
-        p = np.asarray(stats.wilcoxon(safe, axis=-1, alternative=alternative).pvalue)
+        method = _method(safe)
+        p = np.asarray(stats.wilcoxon(safe, axis=-1, alternative=alternative, method=method).pvalue)
     return np.where(all_zero, 1.0, p)
 
 
@@ -34,7 +48,9 @@ def signed_rank_statistic(d: np.ndarray, popmean: float, alternative: str) -> fl
     shifted = np.asarray(d, dtype=float) - popmean
     if np.all(shifted == 0):
         return 0.0
-    return float(stats.wilcoxon(shifted, alternative=alternative).statistic)
+    return float(
+        stats.wilcoxon(shifted, alternative=alternative, method=_method(shifted)).statistic
+    )
 
 
 def walsh_averages(d: np.ndarray) -> np.ndarray:
@@ -65,8 +81,8 @@ def signed_rank_interval(d: np.ndarray, confidence_level: float) -> tuple[float,
     Either end is infinite when even the most extreme shift is not rejected (tiny n).
     """
     d = np.asarray(d, dtype=float)
-    if np.ptp(d) == 0:
-        return float(d[0]), float(d[0])
+    if is_constant(d):
+        return float(d.mean()), float(d.mean())
     tail = (1.0 - confidence_level) / 2.0
     w = np.unique(walsh_averages(d))
     mids = np.concatenate([[w[0] - 1.0], (w[:-1] + w[1:]) / 2.0, [w[-1] + 1.0]])

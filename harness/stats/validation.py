@@ -33,6 +33,17 @@ def as_sample(values: Any, name: str = "x", *, min_n: int = MIN_UNITS) -> np.nda
     return arr
 
 
+def is_constant(values: np.ndarray) -> np.ndarray:
+    """True where a sample (last axis) is constant up to floating-point rounding.
+
+    ``x - (x - 0.3)`` differs from 0.3 in the last bits; such a sample is constant, and
+    scipy's moment-based tests would otherwise warn and return unstable statistics.
+    """
+    values = np.asarray(values, dtype=float)
+    scale = np.maximum(1.0, np.max(np.abs(values), axis=-1))
+    return np.ptp(values, axis=-1) <= 1e-12 * scale
+
+
 def paired_differences(x: Any, y: Any | None, names: tuple[str, str] = ("x", "y")) -> np.ndarray:
     """``x - y`` per unit (or ``x`` itself when ``y`` is None), both checked."""
     a = as_sample(x, names[0])
