@@ -28,3 +28,23 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if (path == EXAMPLE_DIR or EXAMPLE_DIR in path.parents) and not _named_explicitly(config):
         return True
     return None
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def claims_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester directory whose runs load the maze-claims plugin (in-process or not)."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]\n')
+    pytester.makeini(
+        "[pytest]\n"
+        # Plugins the inner runs do not need; hypothesis' would re-import itself every run.
+        "addopts = -p no:hypothesispytest -p no:benchmark -p no:randomly\n"
+        "filterwarnings =\n"
+        "    ignore::pytest.PytestAssertRewriteWarning\n"
+        "    ignore::DeprecationWarning\n"
+    )
+    return pytester
