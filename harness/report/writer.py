@@ -14,7 +14,6 @@ from typing import Any
 
 from harness.report.atomic import atomic_write_bytes, atomic_write_text
 from harness.report.build import record_file_stem
-from harness.report.figures import distribution_plot, forest_plot
 from harness.report.html import render_html
 from harness.report.markdown import render_markdown
 from harness.report.record import ClaimRecord
@@ -28,6 +27,8 @@ def dumps(report: Mapping[str, Any]) -> str:
 def write_report(
     report: Mapping[str, Any], records: Iterable[ClaimRecord], directory: Path
 ) -> dict[str, Path]:
+    from harness.report.figures import distribution_plot, forest_plot  # matplotlib: lazy
+
     directory = Path(directory)
     figures_dir = directory / "figures"
     paths: dict[str, Path] = {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
 
 from harness.stats.errors import StatsInputError
@@ -30,7 +29,11 @@ TEST_NAME = "OLS slope t test (HC3)"
 
 
 def _fit(x: np.ndarray, y: np.ndarray):
-    return sm.OLS(y, sm.add_constant(x, has_constant="add")).fit(cov_type="HC3", use_t=True)
+    # statsmodels is imported here, not at module level: it costs seconds at start-up.
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
+
+    return OLS(y, add_constant(x, has_constant="add")).fit(cov_type="HC3", use_t=True)
 
 
 def slope_pvalues(

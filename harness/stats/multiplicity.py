@@ -11,7 +11,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from statsmodels.stats.multitest import multipletests
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:
@@ -20,6 +19,8 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     adjusted: list[float | None] = [None] * len(pvalues)
     if not present:
         return adjusted
+    from statsmodels.stats.multitest import multipletests  # slow import, needed at the end
+
     raw = np.array([float(pvalues[i]) for i in present])  # type: ignore[arg-type]
     if np.any((raw < 0) | (raw > 1)):
         raise ValueError(f"p-values must lie in [0, 1], got {raw.tolist()}")
