@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import select
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -52,23 +54,28 @@ class Browser:
     """A minimal DevTools-protocol client over Chromium's debugging pipe."""
 
     def __init__(self, binary: str, profile_dir: Path) -> None:
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-        keep = (os.dup(to_browser_r), os.dup(from_browser_w))
-
-        def wire_fds() -> None:  # runs in the child: fd 3 = commands in, fd 4 = replies out
-            os.dup2(keep[0], 3)
-            os.dup2(keep[1], 4)
-
+        low_r, self._to_browser = os.pipe()
+        self._from_browser, low_w = os.pipe()
+        # Above fd 4 so that placing them on fds 3 and 4 cannot overwrite one another.
+        to_browser_r = fcntl.fcntl(low_r, fcntl.F_DUPFD_CLOEXEC, 10)
+        from_browser_w = fcntl.fcntl(low_w, fcntl.F_DUPFD_CLOEXEC, 10)
+        os.close(low_r)
+        os.close(low_w)
+        # A tiny single-threaded Python puts the pipe ends on fds 3 (commands in) and 4
+        # (replies out) and becomes Chromium: no preexec_fn, unsafe in threaded xdist workers.
+        wire = (
+            "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+            "os.execv(sys.argv[3], sys.argv[3:])"
+        )
+        command = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}", "about:blank"]
         self.process = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}", "about:blank"],
+            [sys.executable, "-c", wire, str(to_browser_r), str(from_browser_w), *command],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            close_fds=False,
-            preexec_fn=wire_fds,  # the test process is single-threaded here
+            pass_fds=(to_browser_r, from_browser_w),
         )
-        for fd in (to_browser_r, from_browser_w, *keep):
+        for fd in (to_browser_r, from_browser_w):
             os.close(fd)
         self._buffer = b""
         self._next_id = 0

@@ -15,7 +15,7 @@ from harness.report.figures import distribution_plot, forest_plot
 from harness.report.record import ClaimRecord
 from harness.report.schema import ReportSchemaError, validate_report
 from harness.report.writer import write_report
-from harness.stats import equivalence, paired_difference
+from harness.stats import Measurement, SamplingPlan, equivalence, paired_difference
 from harness.stats.multiplicity import holm
 
 
@@ -175,3 +175,15 @@ def test_record_round_trip():
     rec.add_intervention("add 1.0 x v @ L")
     again = ClaimRecord.from_dict(json.loads(json.dumps(rec.to_dict())))
     assert again == rec and again.interventions == ["add 1.0 x v @ L"]
+
+
+def test_large_metric_columns_are_summarized_not_copied():
+    def metric(units):
+        return {"field": np.zeros((len(units), 25, 25)), "drop": np.arange(len(units)) + 1.0}
+
+    m = Measurement(lambda b: iter(range(100)), metric, SamplingPlan(n=10, progress=False))
+    rec = ClaimRecord("CV1", "CV1", "t::1", "t", "s", "h")
+    rec.set_result(m.paired_difference("drop"))
+    assert rec.per_seed["field"] == {"omitted": "625 values per unit", "shape": [10, 25, 25]}
+    assert rec.per_seed["drop"] == [float(i) for i in range(1, 11)]
+    assert rec.seeds == list(range(10))

@@ -18,6 +18,9 @@ import numpy as np
 from harness.stats.result import EffectResult, json_ready
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Metric columns with more values per unit than this (e.g. whole vector fields) are not
+#: copied into the report; their shape is recorded instead.
+MAX_VALUES_PER_UNIT = 64
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -54,6 +57,13 @@ def figure_png(fig_or_png: Any, dpi: int = 100) -> bytes:
     except Exception:  # pragma: no cover - closing is best effort
         pass
     return buffer.getvalue()
+
+
+def _per_seed_column(values: np.ndarray) -> Any:
+    per_unit = int(np.prod(values.shape[1:], dtype=int)) if values.ndim > 1 else 1
+    if per_unit > MAX_VALUES_PER_UNIT:
+        return {"omitted": f"{per_unit} values per unit", "shape": list(values.shape)}
+    return json_ready(values)
 
 
 @dataclass
@@ -95,7 +105,7 @@ class ClaimRecord:
         if sample is not None:
             self.seeds = list(sample.seeds)
             self.base_seed = sample.base_seed
-            self.per_seed = {k: json_ready(v) for k, v in sample.values.items()}
+            self.per_seed = {k: _per_seed_column(v) for k, v in sample.values.items()}
         if seeds is not None:
             self.seeds = [int(s) for s in seeds]
 

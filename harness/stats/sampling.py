@@ -365,48 +365,47 @@ class Measurement:
 
     def paired_difference(self, a: str | None = None, b: str | None = None, **kw: Any):
         """Per-unit ``a - b`` (or column ``a`` / the only column) vs a threshold."""
-        names = (a or VALUE, b or "")
+        kw.setdefault("names", (a or VALUE, b or ""))
         return self.analyze(
             lambda v, alpha: paired_difference(
-                self._col(v, a), None if b is None else v[b], alpha=alpha, names=names, **kw
+                self._col(v, a), None if b is None else v[b], alpha=alpha, **kw
             )
         )
 
     def equivalence(self, a: str | None = None, b: str | None = None, **kw: Any):
         """TOST of per-unit ``a - b`` (or one column) within ``margin=``."""
-        names = (a or VALUE, b or "")
+        kw.setdefault("names", (a or VALUE, b or ""))
         return self.analyze(
             lambda v, alpha: equivalence(
-                self._col(v, a), None if b is None else v[b], alpha=alpha, names=names, **kw
+                self._col(v, a), None if b is None else v[b], alpha=alpha, **kw
             )
         )
 
     def ratio(self, a: str, b: str, **kw: Any):
         """Per-unit ratio ``a / b`` on the log scale vs ``threshold=`` (default 1)."""
-        return self.analyze(lambda v, alpha: ratio(v[a], v[b], alpha=alpha, names=(a, b), **kw))
+        kw.setdefault("names", (a, b))
+        return self.analyze(lambda v, alpha: ratio(v[a], v[b], alpha=alpha, **kw))
 
     def trend(self, column: str | None = None, *, levels: Any, **kw: Any):
         """Per-unit trend of a (units, k) column over ``levels`` (k values or a column name)."""
 
+        kw.setdefault("name", column or VALUE)
+
         def run(v: Values, alpha: float) -> EffectResult:
             lv = v[levels] if isinstance(levels, str) else levels
-            return trend(self._col(v, column), lv, alpha=alpha, name=column or VALUE, **kw)
+            return trend(self._col(v, column), lv, alpha=alpha, **kw)
 
         return self.analyze(run)
 
     def association(self, x: str, y: str, **kw: Any):
         """OLS slope of column ``y`` on column ``x`` across units."""
-        return self.analyze(
-            lambda v, alpha: association(v[x], v[y], alpha=alpha, names=(x, y), **kw)
-        )
+        kw.setdefault("names", (x, y))
+        return self.analyze(lambda v, alpha: association(v[x], v[y], alpha=alpha, **kw))
 
     def ordering(self, *columns: str, **kw: Any):
         """'columns[0] > columns[1] > ...' on the same units."""
-        return self.analyze(
-            lambda v, alpha: ordering(
-                *(v[c] for c in columns), names=list(columns), alpha=alpha, **kw
-            )
-        )
+        kw.setdefault("names", list(columns))
+        return self.analyze(lambda v, alpha: ordering(*(v[c] for c in columns), alpha=alpha, **kw))
 
     def proportion(self, column: str | None = None, **kw: Any):
         """Share of units whose 0/1 value is 1, vs ``threshold=``."""
