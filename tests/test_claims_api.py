@@ -184,6 +184,8 @@ def test_cv1(claim, claim_options, run_metadata):
         (["--seeds", "2"], "--seeds must be >= 3"),
         (["--rounds", "0"], "--rounds must lie in 1..10"),
         (["--baseline", "missing.json"], "--baseline: cannot read baseline"),
+        (["--profile", "nope"], "--profile: no profile named 'nope'"),
+        (["--profile", "nope.toml"], "--profile: cannot read profile"),
     ],
 )
 def test_bad_options_are_usage_errors(claims_pytester, args, message):
