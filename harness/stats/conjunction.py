@@ -46,15 +46,17 @@ def all_of(*parts: EffectResult, label: str = "", form: str = "all_of") -> Effec
     kind = decide_one(float(ps), float(pr), alpha)
     labels = [p.label or p.estimate_name for p in parts]
     weakest = max(parts, key=lambda p: p.pvalue)
+    weakest_label = weakest.label or weakest.estimate_name
     return weakest.with_(
         form=form,
+        estimate_name=f"{weakest.estimate_name} of the weakest part ({weakest_label})",
         test=f"intersection-union test over {len(parts)} parts",
         pvalue=float(ps),
         pvalue_refute=float(pr),
         verdict=conjunction_reason(kind, labels, [p.kind for p in parts], alpha),
         components=tuple(parts),
         label=label,
-        effects={"weakest_part": weakest.label or weakest.estimate_name},
+        effects={"weakest_part": weakest_label},
         secondary={},
     )
 
