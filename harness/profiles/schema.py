@@ -1,0 +1,153 @@
+"""The profile schema: which tables and keys a profile may have, and their types.
+
+A profile is a TOML file of per-checkpoint facts (layer, channels, coefficients, margins,
+published values). Channel 55 is a fact about one checkpoint, so claims read such values
+from the active profile. The check names every bad or missing key, with the file, so a typo
+('treshold') is an error instead of a silently ignored value. Claim-specific values that
+are not in the list below go into the free-form ``[claims.<ID>.params]`` table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+CLAIM_ID = re.compile(r"^[A-Z]{2,4}\d+[a-z]?$")
+
+Check = Callable[[Any], str | None]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _string(v: Any) -> str | None:
+    return None if isinstance(v, str) and v else "a non-empty string"
+
+
+def _number(v: Any) -> str | None:
+    return None if _is_number(v) else "a number"
+
+
+def _positive(v: Any) -> str | None:
+    return None if _is_number(v) and v > 0 else "a number > 0"
+
+
+def _int_list(v: Any) -> str | None:
+    ok = isinstance(v, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in v)
+    return None if ok and all(i >= 0 for i in v) else "a list of non-negative integers"
+
+
+def _number_list(v: Any) -> str | None:
+    return None if isinstance(v, list) and all(_is_number(i) for i in v) else "a list of numbers"
+
+
+def _hashes(v: Any) -> str | None:
+    ok = isinstance(v, list) and all(isinstance(h, str) and SHA256.match(h) for h in v)
+    return None if ok else "a list of lowercase hex sha256 strings (64 characters)"
+
+
+def _margin(v: Any) -> str | None:
+    if _is_number(v) and v > 0:
+        return None
+    if isinstance(v, list) and len(v) == 2 and all(_is_number(i) for i in v) and v[0] < v[1]:
+        return None
+    return "a number > 0 or [low, high] with low < high"
+
+
+def _alternative(v: Any) -> str | None:
+    return None if v in ("greater", "less", "two-sided") else "'greater', 'less' or 'two-sided'"
+
+
+def _sample_size(v: Any) -> str | None:
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 3:
+        return None
+    sizes_ok = isinstance(v, dict) and set(v) == {"quick", "default", "paper"}
+    if sizes_ok and all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 3 for i in v.values()
+    ):
+        return None
+    return "an integer >= 3 or a table with integer quick, default, paper"
+
+
+def _published(v: Any) -> str | None:
+    if _is_number(v) or (isinstance(v, str) and v):
+        return None
+    if isinstance(v, dict) and v and set(v) <= {"value", "text", "source", "n"}:
+        return None
+    return "a number, a string, or a table with value/text/source/n"
+
+
+def _table(v: Any) -> str | None:
+    return None if isinstance(v, dict) else "a table"
+
+
+PROFILE_KEYS: dict[str, tuple[bool, Check]] = {
+    "name": (True, _string),
+    "description": (False, _string),
+    "checkpoint_sha256": (False, _hashes),
+}
+MODEL_KEYS: dict[str, tuple[bool, Check]] = {
+    "layer": (False, _string),
+    "cheese_channels": (False, _int_list),
+    "effective_channels": (False, _int_list),
+    "non_cheese_channels": (False, _int_list),
+    "channel_scale": (False, _positive),
+}
+CLAIM_KEYS: dict[str, tuple[bool, Check]] = {
+    "threshold": (False, _number),
+    "margin": (False, _margin),
+    "alternative": (False, _alternative),
+    "coefficient": (False, _number),
+    "coefficients": (False, _number_list),
+    "channels": (False, _int_list),
+    "layer": (False, _string),
+    "n": (False, _sample_size),
+    "published": (False, _published),
+    "params": (False, _table),
+}
+TOP_KEYS = ("profile", "model", "claims")
+
+
+def _check_table(
+    table: Any, keys: dict[str, tuple[bool, Check]], where: str, problems: list[str]
+) -> None:
+    if not isinstance(table, dict):
+        problems.append(f"[{where}] must be a table")
+        return
+    for key in sorted(set(table) - set(keys)):
+        problems.append(f"[{where}] unknown key {key!r} (known: {', '.join(sorted(keys))})")
+    for key, (required, check) in keys.items():
+        if key not in table:
+            if required:
+                problems.append(f"[{where}] missing required key {key!r}")
+            continue
+        expected = check(table[key])
+        if expected is not None:
+            problems.append(f"[{where}] {key} must be {expected}, got {table[key]!r}")
+
+
+def profile_problems(data: Any) -> list[str]:
+    """Every schema problem of a parsed profile, in words (empty when valid)."""
+    if not isinstance(data, dict):
+        return ["a profile must be a TOML table"]
+    problems: list[str] = []
+    for key in sorted(set(data) - set(TOP_KEYS)):
+        problems.append(f"unknown top-level table {key!r} (known: {', '.join(TOP_KEYS)})")
+    if "profile" not in data:
+        problems.append("missing required table [profile]")
+    else:
+        _check_table(data["profile"], PROFILE_KEYS, "profile", problems)
+    if "model" in data:
+        _check_table(data["model"], MODEL_KEYS, "model", problems)
+    claims = data.get("claims", {})
+    if not isinstance(claims, dict):
+        problems.append("[claims] must be a table of claim tables, e.g. [claims.CV1]")
+        return problems
+    for claim_id, table in claims.items():
+        if not CLAIM_ID.match(claim_id):
+            problems.append(f"[claims.{claim_id}] is not a claim id like CV1")
+        _check_table(table, CLAIM_KEYS, f"claims.{claim_id}", problems)
+    return problems

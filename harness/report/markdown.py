@@ -1,0 +1,119 @@
+"""report.md: the summary table and one section per claim (figures as relative links)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from harness.report.text import (
+    SUMMARY_HEADER,
+    interval_text,
+    ordered_claims,
+    published_text,
+    requirement_text,
+    summary_row,
+)
+from harness.stats.format import fmt, fmt_p
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def render_markdown(report: Mapping[str, Any], forest_file: str | None) -> str:
+    run = report["run"]
+    s = report["summary"]
+    lines = [
+        "# maze-claims report",
+        "",
+        f"- schema version: {report['schema_version']}",
+        f"- checkpoint: `{run.get('checkpoint')}` "
+        f"(sha256 `{run.get('checkpoint_sha256') or 'n/a'}`)",
+        f"- profile: {run.get('profile') or 'n/a'}; device: {run.get('device')}; "
+        f"budget: {run.get('budget')}; base seed: {run.get('base_seed')}; alpha: {run.get('alpha')}"
+        + ("; sequential" if run.get("sequential") else ""),
+        f"- claims: {s['claims']} ({s['supported']} supported, {s['refuted']} refuted, "
+        f"{s['inconclusive']} inconclusive); errors: {s['errors']}; supported after Holm: "
+        f"{s['supported_after_holm']}",
+        "",
+    ]
+    baseline = report.get("baseline")
+    if baseline:
+        c = baseline["counts"]
+        lines += [
+            f"Baseline `{baseline['path']}`: {c['regression']} regressions, {c['shifted']} "
+            f"shifted intervals, {c['missing']} missing, {c['improvement']} improvements, "
+            f"{c['new']} new.",
+            "",
+        ]
+    lines += _table(SUMMARY_HEADER, [summary_row(c) for c in ordered_claims(report)])
+    lines.append("")
+    if forest_file:
+        lines += [f"![forest plot]({forest_file})", ""]
+    for claim in report["claims"]:
+        lines += _claim_section(claim)
+    if report["errors"]:
+        lines += ["## Errors", ""]
+        lines += [
+            f"- `{e['nodeid']}` ({e.get('phase')}): {e.get('message', '')}"
+            for e in report["errors"]
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _claim_section(claim: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"## {claim['id']}: {claim['title']}",
+        "",
+        f"**{claim['verdict']}** -- {claim.get('reason') or ''}",
+        "",
+        f"- hypothesis: {claim['hypothesis']}",
+        f"- source: {claim['source']}",
+        f"- test: {claim.get('test')} ({claim.get('alternative')}); "
+        f"statistic {fmt(claim.get('statistic'))}"
+        + (f", df {fmt(claim.get('df'))}" if claim.get("df") is not None else ""),
+        f"- {claim.get('estimate_name')}: {fmt(claim.get('estimate'))}, {interval_text(claim)}; "
+        f"claimed {requirement_text(claim)}; n = {claim.get('n')}",
+        f"- p = {fmt_p(claim.get('p_value'))}, Holm-adjusted {fmt_p(claim.get('p_value_holm'))}",
+    ]
+    if claim.get("effect_size"):
+        lines.append(
+            f"- effect size {claim['effect_size']['name']}: {fmt(claim['effect_size']['value'])}"
+        )
+    if claim.get("published") is not None:
+        lines.append(f"- published: {published_text(claim['published'])}")
+    if claim.get("interventions"):
+        lines.append("- interventions: " + "; ".join(f"`{i}`" for i in claim["interventions"]))
+    seeds = claim.get("seeds") or []
+    if seeds:
+        shown = ", ".join(str(s) for s in seeds[:20]) + (" ..." if len(seeds) > 20 else "")
+        lines.append(f"- seeds ({len(seeds)}, base seed {claim.get('base_seed')}): {shown}")
+    if claim.get("sequential"):
+        seq = claim["sequential"]
+        lines.append(
+            f"- sequential: stopped at look {seq['stopped_at_look']} of {seq['looks_planned']}"
+        )
+    for comp in claim.get("components") or []:
+        lines.append(
+            f"- part {comp.get('label')}: {comp['verdict']}, estimate {fmt(comp.get('estimate'))} "
+            f"CI [{fmt(comp['ci'][0])}, {fmt(comp['ci'][1])}], p = {fmt_p(comp.get('pvalue'))}"
+        )
+    if claim.get("baseline"):
+        lines.append(f"- baseline: {json.dumps(claim['baseline'])}")
+    for note in claim.get("notes") or []:
+        lines.append(f"- note: {note}")
+    for ce in claim.get("counterexamples") or []:
+        seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
+        lines.append(f"- counterexample: {seed}{ce['description']}")
+    lines.append("")
+    for fig in claim.get("figures") or []:
+        lines += [f"![{fig['name']}]({fig['file']})", ""]
+    return lines

@@ -1,0 +1,78 @@
+"""Small text helpers shared by the Markdown, HTML and terminal writers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.stats.format import fmt, fmt_interval, fmt_level, fmt_p
+
+
+def interval_text(claim: Mapping[str, Any]) -> str:
+    ci = claim.get("ci") or [None, None]
+    level = claim.get("ci_level")
+    prefix = f"{fmt_level(level)} " if level is not None else ""
+    return prefix + fmt_interval((ci[0], ci[1]))
+
+
+def requirement_text(claim: Mapping[str, Any]) -> str:
+    if claim.get("margin"):
+        lo, hi = claim["margin"]
+        return f"inside [{fmt(lo)}, {fmt(hi)}]"
+    if claim.get("components"):
+        return "all parts"
+    sign = {"greater": ">", "less": "<", "two-sided": "!="}.get(claim.get("alternative"), "?")
+    return f"{sign} {fmt(claim.get('threshold'))}"
+
+
+def published_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        parts = [str(value[k]) for k in ("value", "text") if value.get(k) is not None]
+        if value.get("n") is not None:
+            parts.append(f"(n = {value['n']})")
+        if value.get("source"):
+            parts.append(f"[{value['source']}]")
+        return " ".join(parts)
+    return str(value)
+
+
+def summary_row(claim: Mapping[str, Any]) -> list[str]:
+    """id, verdict, estimate, interval, claimed, n, p, p (Holm), baseline status."""
+    base = claim.get("baseline") or {}
+    status = base.get("status", "")
+    if status and base.get("verdict_changed"):
+        status = f"{status} ({base['verdict']} -> {claim['verdict']})"
+    return [
+        claim["id"],
+        claim["verdict"],
+        fmt(claim.get("estimate")),
+        interval_text(claim),
+        requirement_text(claim),
+        str(claim.get("n")),
+        fmt_p(claim.get("p_value")),
+        fmt_p(claim.get("p_value_holm")),
+        status,
+    ]
+
+
+SUMMARY_HEADER = [
+    "id",
+    "verdict",
+    "estimate",
+    "interval",
+    "claimed",
+    "n",
+    "p",
+    "p (Holm)",
+    "baseline",
+]
+
+
+def ordered_claims(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Claims in report order, but with baseline regressions (then shifts) first."""
+    order = {"regression": 0, "shifted": 1}
+    return sorted(
+        report["claims"], key=lambda c: order.get((c.get("baseline") or {}).get("status"), 2)
+    )

@@ -1,0 +1,154 @@
+"""Paired differences: 'condition x exceeds condition y on the same units' (CV1, RS1, TR1...).
+
+The claim is ``effect > threshold`` (``alternative='greater'``), ``effect < threshold``
+(``'less'``) or ``effect != threshold`` (``'two-sided'``). ``threshold`` is the smallest
+effect the claim asserts: with the default 0 a true effect of exactly 0 sits on the edge and
+is rarely refuted; give a positive threshold (a minimal meaningful drop) when "no effect at
+all" should be refutable. Tests: scipy's one-sample t on the differences (default) or the
+Wilcoxon signed-rank test (Hodges-Lehmann estimate, test-inverted interval).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from harness.stats.effects import paired_effects
+from harness.stats.onesample import t_interval, t_pvalues, t_statistic
+from harness.stats.reasons import directional_reason
+from harness.stats.result import EffectResult
+from harness.stats.signed_rank import (
+    hodges_lehmann,
+    signed_rank_interval,
+    signed_rank_pvalues,
+    signed_rank_statistic,
+)
+from harness.stats.validation import (
+    check_alpha,
+    check_alternative,
+    check_finite_number,
+    check_margin,
+    paired_differences,
+)
+from harness.stats.verdict import decide_one
+
+TESTS = ("t", "wilcoxon")
+TEST_NAMES = {"t": "paired t test", "wilcoxon": "Wilcoxon signed-rank test"}
+_OPPOSITE = {"greater": "less", "less": "greater"}
+
+
+def _pfun(test: str):
+    if test not in TESTS:
+        raise ValueError(f"test must be one of {TESTS}, got {test!r}")
+    return t_pvalues if test == "t" else signed_rank_pvalues
+
+
+def difference_pvalues(
+    d: np.ndarray,
+    threshold: float,
+    alternative: str,
+    test: str = "t",
+    margin: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(p_support, p_refute) along the last axis; the calibration tests call this directly.
+
+    One-sided claims are refuted by the opposite one-sided test at the same threshold;
+    a two-sided claim is refuted only by equivalence within ``margin`` (else never).
+    """
+    pfun = _pfun(test)
+    if alternative in _OPPOSITE:
+        return pfun(d, threshold, alternative), pfun(d, threshold, _OPPOSITE[alternative])
+    p_support = pfun(d, threshold, "two-sided")
+    if margin is None:
+        return p_support, np.full(np.shape(p_support), np.nan)
+    p_refute = np.maximum(pfun(d, margin[0], "greater"), pfun(d, margin[1], "less"))
+    return p_support, p_refute
+
+
+def paired_difference(
+    x: object,
+    y: object | None = None,
+    *,
+    alternative: str = "greater",
+    threshold: float = 0.0,
+    alpha: float = 0.05,
+    test: str = "t",
+    margin: float | tuple[float, float] | None = None,
+    names: tuple[str, str] = ("x", "y"),
+    label: str = "",
+) -> EffectResult:
+    """Test the per-unit difference ``x - y`` (or ``x`` alone) against ``threshold``.
+
+    ``margin`` (two-sided claims only) lets 'no effect beyond the margin' refute the claim.
+    """
+    alpha = check_alpha(alpha)
+    alternative = check_alternative(alternative)
+    threshold = check_finite_number(threshold, "threshold")
+    _pfun(test)
+    bounds = None
+    if margin is not None:
+        if alternative != "two-sided":
+            raise ValueError("margin applies to two-sided claims; one-sided ones use threshold")
+        bounds = check_margin(margin, center=threshold)
+    d = paired_differences(x, y, names)
+    p_support, p_refute = difference_pvalues(d, threshold, alternative, test, bounds)
+    kind = decide_one(float(p_support), float(p_refute), alpha)
+    level = 1.0 - (alpha if alternative == "two-sided" else 2.0 * alpha)
+    what = "mean" if test == "t" else "Hodges-Lehmann pseudo-median"
+    estimate_name = f"{what} of {names[0]}" if y is None else f"{what} difference"
+    if test == "t":
+        estimate = float(np.mean(d))
+        interval_fn = partial(t_interval, d)
+        statistic, df = t_statistic(d, threshold)
+        other = {"wilcoxon": _secondary(d, threshold, alternative, "wilcoxon")}
+    else:
+        estimate = hodges_lehmann(d)
+        interval_fn = partial(signed_rank_interval, d)
+        side = alternative if alternative != "two-sided" else "two-sided"
+        statistic, df = signed_rank_statistic(d, threshold, side), None
+        other = {"paired_t": _secondary(d, threshold, alternative, "t")}
+    ci = interval_fn(level)
+    verdict = directional_reason(
+        kind,
+        alternative=alternative,
+        estimate_name=estimate_name,
+        ci=ci,
+        ci_level=level,
+        threshold=threshold,
+        test=TEST_NAMES[test],
+        pvalue=float(p_support),
+        alpha=alpha,
+        n=d.size,
+        margin=bounds,
+    )
+    direction = alternative if alternative != "two-sided" else "greater"
+    return EffectResult(
+        form="difference",
+        test=TEST_NAMES[test],
+        alternative=alternative,
+        statistic=statistic,
+        df=df,
+        pvalue=float(p_support),
+        pvalue_refute=float(p_refute),
+        estimate=estimate,
+        estimate_name=estimate_name,
+        ci=ci,
+        ci_level=level,
+        n=int(d.size),
+        alpha=alpha,
+        verdict=verdict,
+        threshold=threshold,
+        margin=bounds,
+        effects=paired_effects(d, direction=direction, confidence_level=level),
+        secondary=other,
+        label=label,
+        unit_values=d,
+        unit_label=names[0] if y is None else f"{names[0]} - {names[1]}",
+        interval_fn=interval_fn,
+    )
+
+
+def _secondary(d: np.ndarray, threshold: float, alternative: str, test: str) -> dict:
+    p = float(_pfun(test)(d, threshold, alternative))
+    return {"test": TEST_NAMES[test], "alternative": alternative, "pvalue": p}
