@@ -2,9 +2,10 @@
 
 Typical use::
 
-    from harness.policy import load_policy, probs5, infer
-    policy, info = load_policy("model_rand_region_5.pth", device="auto")
+    from harness.policy import open_policy, probs5, infer
+    policy, info = open_policy("model_rand_region_5.pth", device="auto")   # or "planted:saturating"
     logits, value = infer(policy, obs)
+    # planted policies: harness.policy.planted.planted("saturating") (the module keeps its name)
     p = probs5(logits)                                                   # (N, 5): Move order
 """
 
@@ -28,7 +29,9 @@ from harness.policy.errors import (
     UnsafeCheckpointError,
 )
 from harness.policy.impala import ImpalaPolicy
+from harness.policy.planted import PlantedSpec, available_planted, planted_spec
 from harness.policy.probs import probs5
+from harness.policy.sources import load_planted, open_policy
 
 __all__ = [
     "ActionCountError",
@@ -39,14 +42,19 @@ __all__ = [
     "DeviceError",
     "ImpalaPolicy",
     "LoadedPolicy",
+    "PlantedSpec",
     "PolicyInfo",
     "PolicyOutput",
     "ShapeMismatchError",
     "StateDictKeysError",
     "UnsafeCheckpointError",
+    "available_planted",
     "checkpoint_sha256",
     "infer",
+    "load_planted",
     "load_policy",
+    "open_policy",
+    "planted_spec",
     "probs5",
     "resolve_device",
     "save_policy",
