@@ -52,8 +52,14 @@ class UnknownLayerError(LookupError):
 
 
 # --------------------------------------------------------------------------- labels
+_MODULES: weakref.WeakKeyDictionary[nn.Module, dict[str, nn.Module]] = weakref.WeakKeyDictionary()
+
+
 def _modules_by_label(policy: nn.Module) -> dict[str, nn.Module]:
-    return {f"{name}{SUFFIX}": m for name, m in policy.named_modules() if name}
+    """Hook label -> module (cached: the architecture is fixed at construction)."""
+    if policy not in _MODULES:
+        _MODULES[policy] = {f"{name}{SUFFIX}": m for name, m in policy.named_modules() if name}
+    return _MODULES[policy]
 
 
 def layer_shapes(policy: nn.Module, containers: bool = True) -> dict[str, tuple[int, ...]]:
@@ -96,9 +102,8 @@ def _trace_shapes(policy: nn.Module) -> dict[str, tuple[int, ...]]:
 
 def resolve_label(policy: nn.Module, label: str) -> str:
     """``label`` itself if the policy has it, else :class:`UnknownLayerError` with suggestions."""
-    known = list(layer_shapes(policy))
-    if label not in known:
-        raise UnknownLayerError(label, known)
+    if label not in _modules_by_label(policy):
+        raise UnknownLayerError(label, list(layer_shapes(policy)))
     return label
 
 
@@ -116,7 +121,9 @@ class _Installed:
 
 def _prepare(policy: nn.Module, interventions: Iterable[Intervention]) -> dict[str, list[Apply]]:
     """Validate every part against its layer; group the ready functions by label, in order."""
-    shapes = layer_shapes(policy)
+    if policy not in _SHAPES:
+        _SHAPES[policy] = _trace_shapes(policy)
+    shapes = _SHAPES[policy]
     device = module_device(policy)
     by_label: dict[str, list[Apply]] = {}
     for iv in flatten(interventions):
