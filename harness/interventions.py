@@ -16,6 +16,7 @@ Tensors given "per example" carry a leading batch dimension that must match the 
 from __future__ import annotations
 
 import hashlib
+import numbers
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -287,7 +288,9 @@ class SetCell(Intervention):
         object.__setattr__(self, "channels", _as_channels(self.channels))
         object.__setattr__(self, "cell", _as_cells(self.cell))
         value = self.value
-        if isinstance(value, int | float):
+        if isinstance(value, torch.Tensor) and value.ndim == 0:
+            value = value.item()
+        if isinstance(value, numbers.Real):
             value = float(value)
         else:
             value = tuple(float(v) for v in value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -97,6 +98,8 @@ def test_set_cell_per_example_keeps_each_elements_own_map(policy, obs, plain):
 def test_set_cell_one_value_per_channel(policy, obs, plain):
     out = edited(policy, obs, SetCell(L, (1, 2), (4, 4), (1.0, -2.0)))
     assert out[:, 1, 4, 4].eq(1.0).all() and out[:, 2, 4, 4].eq(-2.0).all()
+    for scalar in (np.float32(2.5), torch.tensor(2.5), 2.5, 5):
+        assert SetCell(L, 1, (0, 0), scalar).value == float(scalar)
 
 
 def test_zero_mean_scale(policy, obs, plain):

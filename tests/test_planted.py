@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +20,7 @@ from harness.policy.planted import (
     MOUSE_CHANNEL,
     UnknownPlantedPolicyError,
     cheese_channel_cells,
+    mouse_channel_cells,
     planted,
 )
 from harness.policy.planted_pixels import CHEESE_TEST, CHEESE_YELLOW, MOUSE_TEST, first_map_cell
@@ -132,6 +135,14 @@ def test_cheese_map_cell_is_the_claims_channel_cell_or_a_neighbour():
     for outer, got in visible.items():
         assert np.abs(np.subtract(got, channel_cell(outer))).max() <= 1, outer
     assert any(got == channel_cell(outer) for outer, got in visible.items())
+
+
+def test_mouse_map_cell_is_the_claims_channel_cell_or_a_neighbour():
+    table = mouse_channel_cells()
+    visible = {cell: got for cell, got in table.items() if got is not None}
+    assert len(visible) > len(table) / 2
+    for outer, got in visible.items():
+        assert np.abs(np.subtract(got, channel_cell(outer))).max() <= 1, outer
 
 
 def test_cheese_cells_two_or_more_apart_never_share_a_map_cell():
@@ -279,3 +290,5 @@ def test_registry_metadata_and_sources():
         != info_sat.sha256
     )
     assert next(default.parameters()).dtype == torch.float32 and not default.training
+    record = json.loads(json.dumps(info_sat.to_dict()))
+    assert record["planted"]["cheese_cap"] == 1.0 and record["source"] == "planted:saturating"

@@ -68,7 +68,7 @@ class PolicyInfo:
             "kind": self.kind,
             "num_actions": self.num_actions,
             "device": self.device,
-            **{k: v for k, v in self.extra.items() if isinstance(v, str | int | float | bool)},
+            **{k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in self.extra.items()},
         }
 
 
@@ -211,6 +211,8 @@ def _pickle_globals(path: Path) -> tuple[list[str], bool]:
                 strings.append(arg)
             elif op.name == "MEMOIZE" and strings:
                 memo[len(memo)] = strings[-1]
+            elif op.name in ("PUT", "BINPUT", "LONG_BINPUT") and strings:
+                memo[int(arg)] = strings[-1]
             elif op.name in ("BINGET", "LONG_BINGET") and arg in memo:
                 strings.append(memo[arg])
             if op.name == "STOP":
