@@ -7,8 +7,9 @@ which CLAIMS.md claims are true, false or not decidable by construction, and why
 The mechanism (every weight not mentioned is zero; ``L`` = ``embedder.block2.res1.resadd_out``)
 
 1. ``block1.conv`` applies two linear colour tests to each pixel (centre tap only; see
-   :mod:`harness.policy.planted_pixels`): cheese yellow and mouse blue-grey, as ramps
-   ``2 * (score + 5)``. ``block1.maxpool`` keeps each 3 x 3 window's maximum.
+   :mod:`harness.policy.planted_pixels`): cheese yellow and mouse blue-grey, as ramps that
+   are >= 2 where the test fires and <= -2 elsewhere, for every possible colour.
+   ``block1.maxpool`` keeps each 3 x 3 window's maximum.
 2. ``block1.res1``'s residual branch turns the pooled ramps into exact 0/1 indicators,
    ``clip(x, 0, 1) = relu(x) - relu(x - 1)``, written into two fresh channels (a nonlinearity
    is needed here and the residual branch is the only place the architecture has one before
@@ -53,14 +54,7 @@ from torch import nn
 
 from harness.actions import ACTION_TO_MOVE, Move
 from harness.policy.impala import ImpalaPolicy
-from harness.policy.planted_pixels import (
-    CHEESE_TEST,
-    MOUSE_TEST,
-    RAMP_SLOPE,
-    RAMP_ZERO,
-    ColourTest,
-    first_map_cell,
-)
+from harness.policy.planted_pixels import CHEESE_TEST, MOUSE_TEST, ColourTest, first_map_cell
 from harness.policy.probs import logits_for_moves
 
 LAYER = "embedder.block2.res1.resadd_out"
@@ -190,11 +184,12 @@ def _centre(conv: nn.Conv2d, out_ch: int, in_ch: int, weight: float) -> None:
 
 
 def _colour_ramps(conv: nn.Conv2d, tests: dict[int, ColourTest]) -> None:
-    """Channel k = RAMP_SLOPE * (score - RAMP_ZERO) of its colour test, per pixel."""
+    """Channel ch = its colour test's ramp, per pixel (>= 2 where it fires, <= -2 elsewhere)."""
     for ch, test in tests.items():
-        for rgb, w in enumerate(test.weights):
-            _centre(conv, ch, rgb, RAMP_SLOPE * w)
-        conv.bias[ch] = RAMP_SLOPE * (test.bias - RAMP_ZERO)
+        weights, bias = test.ramp_weights()
+        for rgb, w in enumerate(weights):
+            _centre(conv, ch, rgb, w)
+        conv.bias[ch] = bias
 
 
 def _clip_to_indicator(block: nn.Module, sources: dict[int, int]) -> None:

@@ -14,54 +14,75 @@ backgrounds of 2,000 level seeds):
   blends with the floor, plus pink (243, 185, 203)); a linear test on high blue separates
   them from every background colour. At a few positions procgen draws no mouse pixel at all.
 
-A test is ``score = w . rgb + b`` on RGB in [0, 1]; the network's indicator is the ramp
-``clip(2 * (score + 5), 0, 1)``: 1 from score -4.5 up, 0 from -5 down. Target colours score
-about 2 or more, every background colour below -11, so the ramp's fractional band is far
-from both.
+A test is a weighted sum of a pixel's 0..255 levels with integer weights,
+``k = w_r * R + w_g * G + w_b * B``, and fires when ``k >= threshold``. Because the weights
+are integers, ``k`` is always a multiple of their gcd ``g``, so no colour lies strictly
+between ``threshold - g`` and ``threshold``; the network's ramp rises inside that gap
+(``ramp = (k - threshold + g / 2) * 4 / g`` is >= 2 or <= -2 for every possible colour) and
+its clip to [0, 1] is exactly 0 or 1 -- also for the mouse pixels procgen blends with the floor.
+Thresholds sit halfway between the target colours and the strongest background colour
+(margins of about 1,900 for the cheese and 1,700 for the mouse, in units of k, where one
+level of the most heavily weighted channel counts 100).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 CHEESE_YELLOW = (254, 231, 98)
 MOUSE_CORE = ((187, 203, 204), (199, 212, 212))
-RAMP_ZERO = -5.0  # score at which the indicator starts to rise
-RAMP_SLOPE = 2.0  # indicator = clip(RAMP_SLOPE * (score - RAMP_ZERO), 0, 1)
 PIXELS_PER_MAP_CELL = 4  # 64 px -> 16 x 16 block-2 maps
 
 
 @dataclass(frozen=True)
 class ColourTest:
-    """A linear colour score and the indicator the planted network computes from it."""
+    """An integer-weighted colour sum and its threshold (see the module docstring)."""
 
     name: str
-    weights: tuple[float, float, float]  # per unit of R, G, B in [0, 1]
-    bias: float
+    weights: tuple[int, int, int]  # per 0..255 level of R, G, B
+    threshold: int
 
-    def score(self, obs_uint8: np.ndarray) -> np.ndarray:
-        """Score of each pixel of (..., 3) uint8 images."""
-        rgb = np.asarray(obs_uint8, dtype=np.float64) / 255.0
-        return rgb @ np.asarray(self.weights) + self.bias
+    def __post_init__(self) -> None:
+        if self.threshold % self.step:
+            raise ValueError(f"threshold {self.threshold} is not a multiple of {self.step}")
+
+    @property
+    def step(self) -> int:
+        """gcd of the weights: the spacing of attainable sums."""
+        return math.gcd(*self.weights)
+
+    def level_sum(self, obs_uint8: np.ndarray) -> np.ndarray:
+        """``k`` of each pixel of (..., 3) uint8 images."""
+        return np.asarray(obs_uint8, dtype=np.int64) @ np.asarray(self.weights, dtype=np.int64)
 
     def indicator(self, obs_uint8: np.ndarray) -> np.ndarray:
-        """The network's per-pixel indicator (before pooling), in float64."""
-        return np.clip(RAMP_SLOPE * (self.score(obs_uint8) - RAMP_ZERO), 0.0, 1.0)
+        """1.0 where the test fires, else 0.0: what the network computes per pixel."""
+        return (self.level_sum(obs_uint8) >= self.threshold).astype(np.float64)
+
+    def ramp_weights(self) -> tuple[tuple[float, float, float], float]:
+        """Conv weights (per unit of RGB in [0, 1]) and bias of the network's ramp."""
+        gain = 4.0 / self.step
+        weights = tuple(255.0 * w * gain for w in self.weights)
+        return weights, (self.step / 2 - self.threshold) * gain
 
 
-def _test_scoring_two_at(name: str, weights: tuple[float, float, float], colours) -> ColourTest:
-    """A test with the given direction whose weakest target colour scores exactly 2."""
-    w = np.asarray(weights)
-    lowest = min(float(np.asarray(c) / 255.0 @ w) for c in colours)
-    return ColourTest(name, weights, 2.0 - lowest)
+def _halfway(name: str, weights: tuple[int, int, int], targets, background_max: int) -> ColourTest:
+    """A test whose threshold is the attainable sum halfway between the weakest target
+    colour and the strongest background colour."""
+    lowest = min(int(np.dot(c, weights)) for c in targets)
+    g = math.gcd(*weights)
+    return ColourTest(name, weights, g * math.ceil((lowest + background_max) / 2 / g))
 
 
-#: Fires on the cheese's yellow pixel only (background max score about -12.9, mouse -21).
-CHEESE_TEST = _test_scoring_two_at("cheese yellow", (20.0, 100.0, -26.0), [CHEESE_YELLOW])
-#: Fires on the mouse's blue-grey and pink pixels (background max score about -11.2).
-MOUSE_TEST = _test_scoring_two_at("mouse blue-grey", (20.0, 8.0, 100.0), MOUSE_CORE)
+#: Fires on the cheese's yellow pixel only: yellow sums to 25,632, the strongest of the
+#: 12,688 background colours of 2,000 levels to 21,820, mouse colours to at most 19,668.
+CHEESE_TEST = _halfway("cheese yellow", (20, 100, -26), [CHEESE_YELLOW], 21820)
+#: Fires on the mouse's blue-grey and pink pixels: its core colours sum to at least 25,764,
+#: the strongest background colour to 22,404, cheese colours to at most 16,728.
+MOUSE_TEST = _halfway("mouse blue-grey", (20, 8, 100), MOUSE_CORE, 22404)
 
 
 def first_map_cell(mask: np.ndarray) -> tuple[int, int] | None:
