@@ -57,7 +57,7 @@ def path_between(walls: np.ndarray, start: Cell, goal: Cell) -> list[Cell] | Non
     _check_free(walls, start, "start")
     _check_free(walls, goal, "goal")
     w = walls.shape[1]
-    order, pred = breadth_first_order(
+    _order, pred = breadth_first_order(
         grid_graph(walls), _index(walls, start), directed=False, return_predecessors=True
     )
     node = _index(walls, goal)

@@ -11,7 +11,10 @@ coordinates are ``x = outer col + 0.5``, ``y = outer row + 0.5``. Image row ``i`
 64-pixel observation shows outer row ``world_dim - 1 - floor(i * world_dim / 64)``.
 
 A :class:`Maze` holds the inner grid (walls as booleans), the cheese cell (or None), the
-mouse cell, the level seed it came from, and the procgen state it is rendered from. Edits
+mouse cell and the way its sprite faces, the level seed it came from, and the procgen state
+it is rendered from. Facing matters: procgen mirrors the mouse sprite after a move to the
+right (``is_reflected``), which changes two or three pixels of the observation; a level
+starts unreflected, and that is what vector fields use unless told otherwise. Edits
 return new mazes; illegal ones raise :class:`MazeError` naming the problem.
 """
 
@@ -68,6 +71,7 @@ class Maze:
     mouse: Cell
     seed: int | None
     template: StateTemplate = field(repr=False)
+    mouse_reflected: bool = False
 
     def __post_init__(self) -> None:
         walls = np.array(self.walls, dtype=bool, copy=True)
@@ -135,6 +139,7 @@ class Maze:
             mouse=mouse,
             seed=seed,
             template=template,
+            mouse_reflected=bool(ent["is_reflected"]),
         )
 
     @classmethod
@@ -172,7 +177,14 @@ class Maze:
     # ----------------------------------------------------------------- identity
     @cached_property
     def _key(self) -> tuple:
-        return (self.walls.shape[0], self.walls.tobytes(), self.cheese, self.mouse, self.seed)
+        return (
+            self.walls.shape[0],
+            self.walls.tobytes(),
+            self.cheese,
+            self.mouse,
+            self.mouse_reflected,
+            self.seed,
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Maze) and self._key == other._key
@@ -271,6 +283,7 @@ class Maze:
             "mouse": self.mouse,
             "seed": self.seed,
             "template": self.template,
+            "mouse_reflected": self.mouse_reflected,
         }
         values.update(changes)
         return Maze(**values)
@@ -282,8 +295,11 @@ class Maze:
         """The same maze with the cheese moved to ``cell`` (which must be free)."""
         return self._replace(cheese=_as_cell(cell, "cheese"))
 
-    def with_mouse(self, cell: Cell) -> Maze:
-        return self._replace(mouse=_as_cell(cell, "mouse"))
+    def with_mouse(self, cell: Cell, reflected: bool | None = None) -> Maze:
+        """The mouse moved to ``cell``; ``reflected`` sets its facing (None keeps it)."""
+        if reflected is None:
+            return self._replace(mouse=_as_cell(cell, "mouse"))
+        return self._replace(mouse=_as_cell(cell, "mouse"), mouse_reflected=bool(reflected))
 
     def with_walls(self, cells: Sequence[Cell], wall: bool = True) -> Maze:
         """The same maze with ``cells`` turned into walls (or opened, with ``wall=False``)."""
@@ -330,7 +346,8 @@ def state_bytes_many(mazes: Sequence[Maze]) -> list[bytes]:
         grids = np.stack([mazes[i].world_codes() for i in idx])
         xy = np.array([mazes[i].mouse_xy() for i in idx], dtype=np.float32)
         dims = np.array([mazes[i].size for i in idx], dtype=np.int32)
-        for i, s in zip(idx, template.patch(grids, xy, dims), strict=True):
+        refl = np.array([mazes[i].mouse_reflected for i in idx], dtype=np.int32)
+        for i, s in zip(idx, template.patch(grids, xy, dims, refl), strict=True):
             out[i] = s
     return out  # type: ignore[return-value]
 

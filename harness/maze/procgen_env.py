@@ -35,7 +35,8 @@ def _make_env(num: int, start_level: int = 0, human: bool = False):
         start_level=start_level,
         num_levels=1,
         rand_seed=0,
-        num_threads=0 if num == 1 else min(4, os.cpu_count() or 1),
+        # num_threads=0 makes creation ~100x slower (seen: 170 ms vs 1.3 ms per env).
+        num_threads=1 if num == 1 else min(4, os.cpu_count() or 1),
         render_mode="rgb_array" if human else None,
     )
 
@@ -121,11 +122,11 @@ class ProcgenPool:
 
     def step(
         self, states: Sequence[bytes], actions: Sequence[int], validate: bool = False
-    ) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    ) -> tuple[list[bytes], np.ndarray, np.ndarray, np.ndarray]:
         """Take one procgen action in each state.
 
-        Returns the new states, the rewards and the ``first`` flags (True where the episode
-        ended and procgen reset the level).
+        Returns the new states, the rewards, the ``first`` flags (True where the episode
+        ended and procgen reset the level) and the new (N, 64, 64, 3) observations.
         """
         if len(actions) != len(states):
             raise ValueError(f"{len(actions)} actions for {len(states)} states")
@@ -138,16 +139,18 @@ class ProcgenPool:
         new_states: list[bytes] = []
         rewards = np.empty(len(states), dtype=np.float32)
         firsts = np.empty(len(states), dtype=bool)
+        obs_out = np.empty((len(states), OBS_SIZE, OBS_SIZE, 3), dtype=np.uint8)
         for start, stop, size in self._chunks(len(states)):
             env = self._load(states, start, stop, size)
             chunk_actions = np.full(size, 4, dtype=np.int32)
             chunk_actions[: stop - start] = acts[start:stop]
             env.act(chunk_actions)
-            rew, _, first = env.observe()
+            rew, obs, first = env.observe()
+            obs_out[start:stop] = obs["rgb"][: stop - start]
             rewards[start:stop] = rew[: stop - start]
             firsts[start:stop] = first[: stop - start]
             new_states += env.callmethod("get_state")[: stop - start]
-        return new_states, rewards, firsts
+        return new_states, rewards, firsts, obs_out
 
 
 _POOLS: dict[bool, ProcgenPool] = {}

@@ -16,7 +16,14 @@ from harness.maze.codec import MazeState, parse
 class StateTemplate:
     """A parsed maze state plus the byte offsets of the fields that edits touch."""
 
-    __slots__ = ("_bytes", "grid_offset", "maze_dim_offset", "mouse_x_offset", "state")
+    __slots__ = (
+        "_bytes",
+        "grid_offset",
+        "maze_dim_offset",
+        "mouse_reflected_offset",
+        "mouse_x_offset",
+        "state",
+    )
 
     def __init__(self, state_bytes: bytes) -> None:
         self.state: MazeState = parse(state_bytes)
@@ -24,6 +31,7 @@ class StateTemplate:
         i = self.state.mouse_index
         self.mouse_x_offset = self.state.offsets[f"ents[{i}].x"]
         assert self.state.offsets[f"ents[{i}].y"] == self.mouse_x_offset + 4
+        self.mouse_reflected_offset = self.state.offsets[f"ents[{i}].is_reflected"]
         self.grid_offset = self.state.offsets["grid.data"]
         self.maze_dim_offset = self.state.offsets["maze_dim"]
 
@@ -43,12 +51,14 @@ class StateTemplate:
         world_grids: np.ndarray,
         mouse_xy: np.ndarray,
         maze_dims: np.ndarray,
+        reflected: np.ndarray | None = None,
     ) -> list[bytes]:
         """Return one state per row: this template with grid, mouse x/y and maze_dim replaced.
 
         ``world_grids``: (N, world_dim, world_dim) object codes, row 0 at the bottom;
         ``mouse_xy``: (N, 2) procgen coordinates (x = column + 0.5, y = row + 0.5);
-        ``maze_dims``: (N,) inner grid sizes.
+        ``maze_dims``: (N,) inner grid sizes; ``reflected``: (N,) the mouse sprite's facing
+        (procgen's ``is_reflected``, 1 after a move to the right); None keeps the template's.
         """
         n = len(mouse_xy)
         w = self.world_dim
@@ -62,4 +72,8 @@ class StateTemplate:
         out[:, m : m + 8] = xy.view(np.uint8)
         d = self.maze_dim_offset
         out[:, d : d + 4] = dims.view(np.uint8)
+        if reflected is not None:
+            refl = np.ascontiguousarray(reflected, dtype=np.int32).reshape(n, 1)
+            f = self.mouse_reflected_offset
+            out[:, f : f + 4] = refl.view(np.uint8)
         return [row.tobytes() for row in out]
