@@ -45,8 +45,8 @@ def policies() -> dict[str, torch.nn.Module]:
 
 @pytest.fixture(scope="module")
 def seeded() -> tuple[list[Maze], np.ndarray]:
-    """Unedited levels (all floor themes that occur in these seeds, lava included) plus the
-    same levels with the mouse moved next to the cheese."""
+    """Unedited levels (all floor themes that occur in these seeds, lava included), the same
+    levels with the mouse next to the cheese, and with the mouse sprite mirrored."""
     mazes = [Maze.from_seed(s) for s in SEEDS]
     near = []
     for m in mazes:
@@ -54,7 +54,8 @@ def seeded() -> tuple[list[Maze], np.ndarray]:
             continue
         r, c = m.cheese
         near += [m.with_mouse(n) for n in ((r + 1, c), (r, c + 1), (r - 1, c)) if m.is_free(n)][:1]
-    mazes += near
+    mirrored = [m.with_mouse(m.mouse_cells[len(m.mouse_cells) // 2], reflected=True) for m in mazes]
+    mazes += near + mirrored
     return mazes, observe_uint8(mazes)
 
 
@@ -137,8 +138,9 @@ def test_cheese_map_cell_is_the_claims_channel_cell_or_a_neighbour():
     assert any(got == channel_cell(outer) for outer, got in visible.items())
 
 
-def test_mouse_map_cell_is_the_claims_channel_cell_or_a_neighbour():
-    table = mouse_channel_cells()
+@pytest.mark.parametrize("reflected", [False, True])
+def test_mouse_map_cell_is_the_claims_channel_cell_or_a_neighbour(reflected):
+    table = mouse_channel_cells(reflected)
     visible = {cell: got for cell, got in table.items() if got is not None}
     assert len(visible) > len(table) / 2
     for outer, got in visible.items():

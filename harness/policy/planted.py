@@ -305,13 +305,16 @@ def cheese_channel_cells() -> Mapping[tuple[int, int], tuple[int, int] | None]:
 
 
 @functools.cache
-def mouse_channel_cells() -> Mapping[tuple[int, int], tuple[int, int] | None]:
+def mouse_channel_cells(
+    reflected: bool = False,
+) -> Mapping[tuple[int, int], tuple[int, int] | None]:
     """Outer cell of the mouse -> the map cell where M fires (None: procgen draws no mouse
-    pixel there), on the default template's floor (blends vary slightly with the floor)."""
-    return _first_cells(MOUSE_TEST, cheese=False)
+    pixel there), on the default template's floor (blended pixels vary with the floor), for
+    the sprite facing left (procgen's start) or mirrored (``reflected``, after moving right)."""
+    return _first_cells(MOUSE_TEST, cheese=False, reflected=reflected)
 
 
-def _first_cells(test: ColourTest, cheese: bool) -> dict:
+def _first_cells(test: ColourTest, cheese: bool, reflected: bool = False) -> Mapping:
     from harness.maze.maze import Maze
     from harness.maze.render import observe_uint8
 
@@ -322,7 +325,7 @@ def _first_cells(test: ColourTest, cheese: bool) -> dict:
         mice = [(0, 0) if cell != (0, 0) else (world - 1, world - 1) for cell in cells]
         mazes = [Maze.from_grid(open_grid, cell, m) for cell, m in zip(cells, mice, strict=True)]
     else:
-        mazes = [Maze.from_grid(open_grid, None, cell) for cell in cells]
+        mazes = [Maze.from_grid(open_grid, None).with_mouse(c, reflected) for c in cells]
     images = observe_uint8(mazes)
     return MappingProxyType(
         {
