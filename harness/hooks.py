@@ -24,7 +24,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from harness.interventions import Apply, Intervention, _Layer, flatten
+from harness.interventions import Apply, Intervention, LayerInfo, flatten
 from harness.policy.device import PolicyOutput, module_device
 
 SUFFIX = "_out"
@@ -128,7 +128,7 @@ def _prepare(policy: nn.Module, interventions: Iterable[Intervention]) -> dict[s
     by_label: dict[str, list[Apply]] = {}
     for iv in flatten(interventions):
         label = resolve_label(policy, iv.layer)
-        by_label.setdefault(label, []).append(iv.prepare(_Layer(label, shapes[label], device)))
+        by_label.setdefault(label, []).append(iv.prepare(LayerInfo(label, shapes[label], device)))
     return by_label
 
 

@@ -53,9 +53,8 @@ def _as_tensor(value: Any, what: str) -> torch.Tensor:
     t = torch.as_tensor(value)
     if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.bool)):
         raise InterventionError(f"{what} must be numeric, got dtype {t.dtype}")
-    return (
-        t.detach().to(torch.float32).clone().contiguous()
-    )  # owned: later edits of the input cannot leak in
+    # an owned copy: later in-place edits of the caller's tensor cannot leak in
+    return t.detach().to(torch.float32).clone().contiguous()
 
 
 def _as_channels(channels: int | Iterable[int]) -> tuple[int, ...]:
@@ -112,7 +111,7 @@ def _fmt_cells(cells: Any) -> str:
     return f"cell {tuple(cells)}"
 
 
-class _Layer:
+class LayerInfo:
     """What validation knows about a layer: label, per-example shape, device."""
 
     __slots__ = ("device", "label", "shape")
@@ -190,7 +189,7 @@ class Intervention(ABC):
 
     @property
     def kind(self) -> str:
-        return _KIND_NAMES[type(self)]
+        return _KIND_NAMES.get(type(self), type(self).__name__)
 
     def parts(self) -> tuple[Intervention, ...]:
         """Single-layer interventions this one consists of (itself, unless composite)."""
@@ -205,7 +204,7 @@ class Intervention(ABC):
         """What it does, in words (also ``str(intervention)``)."""
 
     @abstractmethod
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         """Validate against the layer and return ``output -> new output``."""
 
     def __str__(self) -> str:
@@ -257,7 +256,7 @@ class AddVector(Intervention):
     def describe(self) -> str:
         return f"add {_fmt_number(self.coeff)} x {self.name} @ {self.layer}"
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         v = layer.check_device(self.vector, f"vector {self.name!r}")
         per_example = layer.check_map_shape(v, layer.shape, f"vector {self.name!r}")
         scaled = v * self.coeff
@@ -306,7 +305,7 @@ class SetCell(Intervention):
             f"set channels {list(self.channels)} at {_fmt_cells(self.cell)} to {v} @ {self.layer}"
         )
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         ch = layer.check_channels(self.channels)
         layer.check_cells(self.cell)
         rows, cols = _cell_index(self.cell, layer.device)
@@ -339,7 +338,7 @@ class ZeroChannels(Intervention):
     def describe(self) -> str:
         return f"zero channels {list(self.channels)} @ {self.layer}"
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         ch = layer.check_channels(self.channels)
         return lambda out: out.index_fill(1, ch, 0.0)
 
@@ -358,7 +357,7 @@ class MeanAblateChannels(Intervention):
     def describe(self) -> str:
         return f"mean-ablate channels {list(self.channels)} @ {self.layer}"
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         ch = layer.check_channels(self.channels)
         m = layer.check_device(self.means, "means")
         k, spatial = len(self.channels), layer.shape[1:]
@@ -391,7 +390,7 @@ class ScaleChannels(Intervention):
     def describe(self) -> str:
         return f"scale channels {list(self.channels)} by {_fmt_number(self.factor)} @ {self.layer}"
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         ch = layer.check_channels(self.channels)
         k = self.factor
 
@@ -421,7 +420,7 @@ class ReplaceChannels(Intervention):
     def describe(self) -> str:
         return f"replace channels {list(self.channels)} with {self.name} @ {self.layer}"
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         ch = layer.check_channels(self.channels)
         maps = layer.check_device(self.maps, f"maps {self.name!r}")
         tail = (len(self.channels), *layer.shape[1:])
@@ -461,7 +460,7 @@ class ReplaceChannelMapExceptCell(Intervention):
             f"{_fmt_cells(self.cell)} = {_fmt_number(self.cell_value)} @ {self.layer}"
         )
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         set_cell = SetCell(self.layer, self.channels, self.cell, self.cell_value).prepare(layer)
         ch = layer.check_channels(self.channels)
         bg = self.background
@@ -500,7 +499,7 @@ class AddVectors(Intervention):
         shown = ", ".join(labels[:3]) + (", ..." if len(labels) > 3 else "")
         return f"add {_fmt_number(self.coeff)} x {self.name} @ {len(labels)} layers ({shown})"
 
-    def prepare(self, layer: _Layer) -> Apply:
+    def prepare(self, layer: LayerInfo) -> Apply:
         raise InterventionError("AddVectors spans several layers; install it via its parts()")
 
     def to_dict(self) -> dict[str, Any]:

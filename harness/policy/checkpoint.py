@@ -19,6 +19,7 @@ import os
 import pickle
 import pickletools
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,7 +132,9 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{p}: not a torch checkpoint (neither a zip archive nor a pickle stream)"
         )
     try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about any pickle protocol but 2
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            obj = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise _classify_unpickling_error(p, e) from e
     except (RuntimeError, EOFError, ValueError, KeyError, OSError) as e:
