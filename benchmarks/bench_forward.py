@@ -1,12 +1,16 @@
 """Forward-pass throughput of the IMPALA policy, with and without an active intervention.
 
-    python benchmarks/bench_forward.py [--repeats 15] [--threads N] [--device cpu]
+    python benchmarks/bench_forward.py [--repeats 21] [--threads 1] [--device cpu]
 
 Prints obs/s for scales 1 and 4 at batch 1, 64 and 256, plain and with an add-vector
 intervention at ``embedder.block2.res1.resadd_out``. The last line is the contract:
 ``intervention_overhead=<ratio>``, the median wall time of a batch-256 scale-1 forward pass
 with the intervention divided by the median without it. The two conditions alternate pass
 by pass, so load from other processes hits both alike.
+
+One intra-op thread by default: on a shared machine, OpenMP threads waiting for a
+descheduled sibling made passes ~10x slower and their times scatter by +-20 %; pass
+``--threads 0`` for torch's default (all cores) on an idle machine.
 """
 
 from __future__ import annotations
@@ -97,7 +101,9 @@ def context_cost_us(policy: ImpalaPolicy, device: torch.device, repeats: int = 2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="pairs for the overhead ratio")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)"
+    )
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     if args.threads:
