@@ -85,3 +85,13 @@ class ImpalaPolicy(nn.Module):
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.embedder(obs)
         return self.fc_policy(hidden), self.fc_value(hidden).squeeze(-1)
+
+    @property
+    def num_actions(self) -> int:
+        return self.fc_policy.out_features
+
+    def intervening(self, interventions):
+        """``with policy.intervening([...]):`` -- see :func:`harness.hooks.intervening`."""
+        from harness.hooks import intervening
+
+        return intervening(self, interventions)

@@ -1,0 +1,543 @@
+"""Interventions as data: small immutable objects that say what to do to one layer's output.
+
+Each intervention names a hook label (``<module>_out``), prints as what it does
+(``add 1 x cheese_vector @ embedder.block2.res1.resadd_out``), serializes to a dict for
+reports, validates itself against the layer's real shape and device when installed, and
+then acts as a fast function ``output -> new output``. They are applied by
+:func:`harness.hooks.intervening` (forward hooks, nothing copied); a list applies in order,
+and several at one layer compose in that order.
+
+Shapes: a layer's *per-example shape* is its output shape without the batch dimension,
+e.g. (32, 16, 16) for ``embedder.block2.res1.resadd_out`` at scale 1. Channel indices
+address dimension 0 of it, cells ``(i, j)`` address (row, column) of the spatial map.
+Tensors given "per example" carry a leading batch dimension that must match the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+import operator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import torch
+
+Apply = Callable[[torch.Tensor], torch.Tensor]
+
+
+class InterventionError(ValueError):
+    """An intervention that cannot apply to the layer it names."""
+
+
+class ChannelOutOfRangeError(InterventionError):
+    """A channel index outside ``0 .. channels - 1`` of the layer."""
+
+
+class CellOutOfRangeError(InterventionError):
+    """A spatial cell outside the layer's ``H x W`` map (or a layer without one)."""
+
+
+class InterventionShapeError(InterventionError):
+    """A vector, map or per-example tensor whose shape does not fit the layer or batch."""
+
+
+class InterventionDeviceError(InterventionError):
+    """A tensor on another device than the policy."""
+
+
+# --------------------------------------------------------------------------- helpers
+def _as_tensor(value: Any, what: str) -> torch.Tensor:
+    t = torch.as_tensor(value)
+    if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.bool)):
+        raise InterventionError(f"{what} must be numeric, got dtype {t.dtype}")
+    # an owned copy: later in-place edits of the caller's tensor cannot leak in
+    return t.detach().to(torch.float32).clone().contiguous()
+
+
+def _as_channels(channels: int | Iterable[int]) -> tuple[int, ...]:
+    if isinstance(channels, bool):
+        raise InterventionError("channels must be ints, got a bool")
+    items = (channels,) if isinstance(channels, int) else tuple(channels)
+    out = []
+    for c in items:
+        try:
+            if isinstance(c, bool):
+                raise TypeError
+            out.append(operator.index(c))
+        except TypeError:
+            raise InterventionError(f"channel indices must be ints, got {c!r}") from None
+    if not out:
+        raise InterventionError("an intervention needs at least one channel")
+    return tuple(out)
+
+
+def _as_cells(cell: Any) -> tuple[tuple[int, int], ...] | tuple[int, int]:
+    """One ``(i, j)`` or a sequence of per-example cells (an (N, 2) array-like)."""
+    t = torch.as_tensor(cell)
+    if t.is_floating_point():
+        if not torch.equal(t, t.round()):
+            raise InterventionError(f"cells must be integer (row, col) pairs, got {cell!r}")
+        t = t.long()
+    if t.ndim == 1 and t.numel() == 2:
+        return (int(t[0]), int(t[1]))
+    if t.ndim == 2 and t.shape[1] == 2:
+        return tuple((int(a), int(b)) for a, b in t.tolist())
+    raise InterventionError(f"a cell is a (row, col) pair or an (N, 2) list of pairs, got {cell!r}")
+
+
+def _per_example_cells(cells: Any) -> bool:
+    return bool(cells) and isinstance(cells[0], tuple)
+
+
+def _describe_tensor(t: torch.Tensor) -> dict[str, Any]:
+    data = t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+    return {
+        "shape": list(t.shape),
+        "norm": float(t.norm()),
+        "sha256": hashlib.sha256(data).hexdigest()[:16],
+    }
+
+
+def _fmt_number(x: float) -> str:
+    return f"{x:g}"
+
+
+def _fmt_cells(cells: Any) -> str:
+    if _per_example_cells(cells):
+        return f"{len(cells)} per-example cells"
+    return f"cell {tuple(cells)}"
+
+
+class LayerInfo:
+    """What validation knows about a layer: label, per-example shape, device."""
+
+    __slots__ = ("device", "label", "shape")
+
+    def __init__(self, label: str, shape: Sequence[int], device: torch.device) -> None:
+        self.label, self.shape, self.device = label, tuple(shape), torch.device(device)
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+    def check_channels(self, channels: Sequence[int]) -> torch.Tensor:
+        if not self.shape:
+            raise ChannelOutOfRangeError(f"{self.label} has a scalar output: no channels")
+        for c in channels:
+            if not 0 <= c < self.channels:
+                raise ChannelOutOfRangeError(
+                    f"channel {c} is out of range for {self.label}, which has "
+                    f"{self.channels} channels (valid: 0..{self.channels - 1})"
+                )
+        return torch.tensor(channels, dtype=torch.long, device=self.device)
+
+    def check_cells(self, cells: Any) -> None:
+        if len(self.shape) != 3:
+            raise CellOutOfRangeError(
+                f"{self.label} has no spatial map (per-example shape {self.shape}); "
+                "cell interventions need a (channels, H, W) layer"
+            )
+        h, w = self.shape[1], self.shape[2]
+        for i, j in cells if _per_example_cells(cells) else (cells,):
+            if not (0 <= i < h and 0 <= j < w):
+                raise CellOutOfRangeError(
+                    f"cell {(i, j)} is outside the {h} x {w} spatial map of {self.label} "
+                    f"(rows 0..{h - 1}, columns 0..{w - 1})"
+                )
+
+    def check_device(self, t: torch.Tensor, what: str) -> torch.Tensor:
+        if t.device != self.device:
+            raise InterventionDeviceError(
+                f"{what} is on {t.device} but the policy is on {self.device}; "
+                "move it with intervention.to(device)"
+            )
+        return t
+
+    def check_map_shape(self, t: torch.Tensor, tail: tuple[int, ...], what: str) -> bool:
+        """True if ``t`` carries a leading batch dimension; raises if it fits neither way."""
+        if tuple(t.shape) == tail:
+            return False
+        if t.ndim == len(tail) + 1 and tuple(t.shape[1:]) == tail:
+            return True
+        raise InterventionShapeError(
+            f"{what} has shape {tuple(t.shape)}; {self.label} needs {tail} "
+            f"(broadcast over the batch) or (batch, {', '.join(map(str, tail))}) per example"
+        )
+
+
+def _check_batch(out: torch.Tensor, n: int, what: str, label: str) -> None:
+    if out.shape[0] != n:
+        raise InterventionShapeError(
+            f"{what} has {n} per-example rows but the batch at {label} has {out.shape[0]}"
+        )
+
+
+def _cell_index(cells: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    ij = torch.tensor(cells if _per_example_cells(cells) else [cells], device=device)
+    return ij[:, 0], ij[:, 1]
+
+
+# --------------------------------------------------------------------------- base
+@dataclass(frozen=True, eq=False, repr=False)
+class Intervention(ABC):
+    """One edit of one layer's output. Subclasses are frozen dataclasses."""
+
+    layer: str
+
+    @property
+    def kind(self) -> str:
+        return _KIND_NAMES.get(type(self), type(self).__name__)
+
+    def parts(self) -> tuple[Intervention, ...]:
+        """Single-layer interventions this one consists of (itself, unless composite)."""
+        return (self,)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.layer for p in self.parts()))
+
+    @abstractmethod
+    def describe(self) -> str:
+        """What it does, in words (also ``str(intervention)``)."""
+
+    @abstractmethod
+    def prepare(self, layer: LayerInfo) -> Apply:
+        """Validate against the layer and return ``output -> new output``."""
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.describe()}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record (tensors summarized by shape, norm and hash)."""
+        out: dict[str, Any] = {"kind": self.kind, "description": self.describe()}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, torch.Tensor):
+                out[f.name] = _describe_tensor(v)
+            elif isinstance(v, tuple):
+                out[f.name] = [list(x) if isinstance(x, tuple) else x for x in v]
+            else:
+                out[f.name] = v
+        return out
+
+    def to(self, device: str | torch.device) -> Intervention:
+        """The same intervention with its tensors on ``device``."""
+        changes = {
+            f.name: getattr(self, f.name).to(device)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), torch.Tensor)
+        }
+        return replace(self, **changes) if changes else self
+
+
+# --------------------------------------------------------------------------- kinds
+@dataclass(frozen=True, eq=False, repr=False)
+class AddVector(Intervention):
+    """Add ``coeff * vector`` to the layer's output: the activation-addition edit.
+
+    ``vector`` has the layer's per-example shape (same vector for every batch element) or
+    a leading batch dimension (one vector per element).
+    """
+
+    vector: torch.Tensor
+    coeff: float = 1.0
+    name: str = "vector"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vector", _as_tensor(self.vector, "vector"))
+        object.__setattr__(self, "coeff", float(self.coeff))
+
+    def describe(self) -> str:
+        return f"add {_fmt_number(self.coeff)} x {self.name} @ {self.layer}"
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        v = layer.check_device(self.vector, f"vector {self.name!r}")
+        per_example = layer.check_map_shape(v, layer.shape, f"vector {self.name!r}")
+        scaled = v * self.coeff
+        if not per_example:
+            return lambda out: out + scaled
+
+        def add(out: torch.Tensor) -> torch.Tensor:
+            _check_batch(out, scaled.shape[0], f"vector {self.name!r}", layer.label)
+            return out + scaled
+
+        return add
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SetCell(Intervention):
+    """Set one spatial cell of one or more channels to ``value`` (retargeting).
+
+    ``cell`` is one ``(i, j)`` for the whole batch or a list of per-example cells; every
+    batch element is edited at its own cell and keeps the rest of its own map.
+    ``value`` is a number or one number per channel.
+    """
+
+    channels: tuple[int, ...]
+    cell: Any
+    value: Any
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_channels(self.channels))
+        object.__setattr__(self, "cell", _as_cells(self.cell))
+        value = self.value
+        if isinstance(value, torch.Tensor) and value.ndim == 0:
+            value = value.item()
+        if isinstance(value, numbers.Real):
+            value = float(value)
+        else:
+            value = tuple(float(v) for v in value)
+            if len(value) != len(self.channels):
+                raise InterventionShapeError(
+                    f"{len(value)} values for {len(self.channels)} channels {list(self.channels)}"
+                )
+        object.__setattr__(self, "value", value)
+
+    def describe(self) -> str:
+        v = _fmt_number(self.value) if isinstance(self.value, float) else list(self.value)
+        return (
+            f"set channels {list(self.channels)} at {_fmt_cells(self.cell)} to {v} @ {self.layer}"
+        )
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        ch = layer.check_channels(self.channels)
+        layer.check_cells(self.cell)
+        rows, cols = _cell_index(self.cell, layer.device)
+        value = torch.as_tensor(self.value, dtype=torch.float32, device=layer.device)
+        per_example = _per_example_cells(self.cell)
+        n = rows.shape[0]
+
+        def set_cell(out: torch.Tensor) -> torch.Tensor:
+            new = out.clone()
+            if per_example:
+                _check_batch(out, n, "per-example cells", layer.label)
+                b = torch.arange(n, device=out.device)[:, None]
+                new[b, ch[None, :], rows[:, None], cols[:, None]] = value.to(out.dtype)
+            else:
+                new[:, ch, rows[0], cols[0]] = value.to(out.dtype)
+            return new
+
+        return set_cell
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ZeroChannels(Intervention):
+    """Zero-ablate channels (their whole maps) for every batch element."""
+
+    channels: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_channels(self.channels))
+
+    def describe(self) -> str:
+        return f"zero channels {list(self.channels)} @ {self.layer}"
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        ch = layer.check_channels(self.channels)
+        return lambda out: out.index_fill(1, ch, 0.0)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class MeanAblateChannels(Intervention):
+    """Replace channels by given means: one number per channel or one map per channel."""
+
+    channels: tuple[int, ...]
+    means: torch.Tensor
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_channels(self.channels))
+        object.__setattr__(self, "means", _as_tensor(self.means, "means"))
+
+    def describe(self) -> str:
+        return f"mean-ablate channels {list(self.channels)} @ {self.layer}"
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        ch = layer.check_channels(self.channels)
+        m = layer.check_device(self.means, "means")
+        k, spatial = len(self.channels), layer.shape[1:]
+        if tuple(m.shape) == (k,):
+            m = m.reshape(k, *([1] * len(spatial))).expand(k, *spatial)
+        elif tuple(m.shape) != (k, *spatial):
+            raise InterventionShapeError(
+                f"means have shape {tuple(m.shape)}; {layer.label} needs ({k},) or {(k, *spatial)}"
+            )
+
+        def ablate(out: torch.Tensor) -> torch.Tensor:
+            new = out.clone()
+            new[:, ch] = m
+            return new
+
+        return ablate
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ScaleChannels(Intervention):
+    """Multiply channels by ``factor`` (k > 1 amplifies, 0 ablates, < 0 flips)."""
+
+    channels: tuple[int, ...]
+    factor: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_channels(self.channels))
+        object.__setattr__(self, "factor", float(self.factor))
+
+    def describe(self) -> str:
+        return f"scale channels {list(self.channels)} by {_fmt_number(self.factor)} @ {self.layer}"
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        ch = layer.check_channels(self.channels)
+        k = self.factor
+
+        def scale(out: torch.Tensor) -> torch.Tensor:
+            new = out.clone()
+            new[:, ch] = out[:, ch] * k
+            return new
+
+        return scale
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ReplaceChannels(Intervention):
+    """Replace channels with given maps (resampling / causal scrubbing).
+
+    ``maps`` is (channels, H, W) for the whole batch or (batch, channels, H, W) per example.
+    """
+
+    channels: tuple[int, ...]
+    maps: torch.Tensor
+    name: str = "maps"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_channels(self.channels))
+        object.__setattr__(self, "maps", _as_tensor(self.maps, "maps"))
+
+    def describe(self) -> str:
+        return f"replace channels {list(self.channels)} with {self.name} @ {self.layer}"
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        ch = layer.check_channels(self.channels)
+        maps = layer.check_device(self.maps, f"maps {self.name!r}")
+        tail = (len(self.channels), *layer.shape[1:])
+        per_example = layer.check_map_shape(maps, tail, f"maps {self.name!r}")
+
+        def replace_maps(out: torch.Tensor) -> torch.Tensor:
+            if per_example:
+                _check_batch(out, maps.shape[0], f"maps {self.name!r}", layer.label)
+            new = out.clone()
+            new[:, ch] = maps
+            return new
+
+        return replace_maps
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ReplaceChannelMapExceptCell(Intervention):
+    """Set whole channel maps to ``background`` except one cell set to ``cell_value`` (CH4).
+
+    ``cell`` may be one ``(i, j)`` or per-example cells, as in :class:`SetCell`.
+    """
+
+    channels: tuple[int, ...]
+    cell: Any
+    background: float
+    cell_value: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_channels(self.channels))
+        object.__setattr__(self, "cell", _as_cells(self.cell))
+        object.__setattr__(self, "background", float(self.background))
+        object.__setattr__(self, "cell_value", float(self.cell_value))
+
+    def describe(self) -> str:
+        return (
+            f"set channels {list(self.channels)} to {_fmt_number(self.background)} except "
+            f"{_fmt_cells(self.cell)} = {_fmt_number(self.cell_value)} @ {self.layer}"
+        )
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        set_cell = SetCell(self.layer, self.channels, self.cell, self.cell_value).prepare(layer)
+        ch = layer.check_channels(self.channels)
+        bg = self.background
+        return lambda out: set_cell(out.index_fill(1, ch, bg))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AddVectors(Intervention):
+    """Add ``coeff * vectors[label]`` at many layers at once (e.g. CV8, every layer).
+
+    ``layer`` is a summary label; :meth:`parts` gives one :class:`AddVector` per layer.
+    """
+
+    vectors: Mapping[str, torch.Tensor]
+    coeff: float = 1.0
+    name: str = "vectors"
+
+    def __init__(
+        self, vectors: Mapping[str, torch.Tensor], coeff: float = 1.0, name: str = "vectors"
+    ) -> None:
+        if not vectors:
+            raise InterventionError("AddVectors needs at least one layer")
+        frozen = {str(k): _as_tensor(v, f"vector at {k}") for k, v in vectors.items()}
+        object.__setattr__(self, "layer", f"{len(frozen)} layers")
+        object.__setattr__(self, "vectors", frozen)
+        object.__setattr__(self, "coeff", float(coeff))
+        object.__setattr__(self, "name", name)
+
+    def parts(self) -> tuple[Intervention, ...]:
+        return tuple(
+            AddVector(label, v, self.coeff, self.name) for label, v in self.vectors.items()
+        )
+
+    def describe(self) -> str:
+        labels = list(self.vectors)
+        shown = ", ".join(labels[:3]) + (", ..." if len(labels) > 3 else "")
+        return f"add {_fmt_number(self.coeff)} x {self.name} @ {len(labels)} layers ({shown})"
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        raise InterventionError("AddVectors spans several layers; install it via its parts()")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "description": self.describe(),
+            "coeff": self.coeff,
+            "name": self.name,
+            "vectors": {k: _describe_tensor(v) for k, v in self.vectors.items()},
+        }
+
+    def to(self, device: str | torch.device) -> AddVectors:
+        return AddVectors({k: v.to(device) for k, v in self.vectors.items()}, self.coeff, self.name)
+
+
+_KIND_NAMES: dict[type, str] = {
+    AddVector: "add_vector",
+    SetCell: "set_cell",
+    ZeroChannels: "zero_channels",
+    MeanAblateChannels: "mean_ablate_channels",
+    ScaleChannels: "scale_channels",
+    ReplaceChannels: "replace_channels",
+    ReplaceChannelMapExceptCell: "replace_channel_map_except_cell",
+    AddVectors: "add_vectors",
+}
+
+
+def flatten(interventions: Intervention | Iterable[Intervention]) -> list[Intervention]:
+    """Single-layer parts of one intervention or a list of them, in application order."""
+    items = [interventions] if isinstance(interventions, Intervention) else list(interventions)
+    out: list[Intervention] = []
+    for iv in items:
+        if not isinstance(iv, Intervention):
+            raise InterventionError(f"not an intervention: {iv!r}")
+        out.extend(iv.parts())
+    return out
+
+
+def describe_all(interventions: Iterable[Intervention]) -> list[str]:
+    """One line per intervention, for reports."""
+    return [iv.describe() for iv in interventions]

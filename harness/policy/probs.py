@@ -1,0 +1,34 @@
+"""Five-way move probabilities from the 15 procgen logits.
+
+The 15 -> 5 grouping lives in :mod:`harness.actions`; this module only turns it into a torch
+operation: softmax over the 15 logits, then sum each group (LEFT, DOWN, UP, RIGHT, NOOP).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from harness.actions import ACTION_TO_MOVE, NUM_ACTIONS, Move
+
+_GROUP_INDEX = torch.as_tensor(ACTION_TO_MOVE, dtype=torch.long)
+
+
+def probs5(logits: torch.Tensor) -> torch.Tensor:
+    """(..., 15) logits -> (..., 5) probabilities indexed by :class:`~harness.actions.Move`."""
+    if logits.shape[-1] != NUM_ACTIONS:
+        raise ValueError(f"expected {NUM_ACTIONS} logits in the last dimension, got {logits.shape}")
+    p = torch.softmax(logits.float(), dim=-1)
+    out = p.new_zeros((*p.shape[:-1], len(Move)))
+    return out.index_add_(-1, _GROUP_INDEX.to(p.device), p)
+
+
+def logits_for_moves(move_logits: torch.Tensor) -> torch.Tensor:
+    """(..., 5) move logits -> (..., 15) procgen logits whose :func:`probs5` is their softmax.
+
+    Each action of a group gets the group's logit minus log(group size), so the group's
+    summed probability equals ``softmax(move_logits)`` exactly. Used to build planted heads.
+    """
+    if move_logits.shape[-1] != len(Move):
+        raise ValueError(f"expected {len(Move)} move logits, got {tuple(move_logits.shape)}")
+    sizes = torch.bincount(_GROUP_INDEX, minlength=len(Move)).to(move_logits)
+    return (move_logits - sizes.log()).index_select(-1, _GROUP_INDEX.to(move_logits.device))

@@ -1,0 +1,46 @@
+"""One entry point from a ``--checkpoint`` value to a loaded policy.
+
+``planted`` and ``planted:<name>`` give a planted policy (:mod:`harness.policy.planted`);
+anything else is a checkpoint path. Planted policies are identified in reports by the
+sha256 of their canonical state dict, like in-memory weights.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from harness.policy.checkpoint import LoadedPolicy, PolicyInfo, load_policy, state_dict_sha256
+from harness.policy.device import resolve_device
+from harness.policy.planted import DEFAULT, planted, planted_spec, planted_state_dict
+
+PLANTED_PREFIX = "planted"
+
+
+def is_planted(spec: str | os.PathLike) -> bool:
+    s = str(spec)
+    return s == PLANTED_PREFIX or s.startswith(PLANTED_PREFIX + ":")
+
+
+def load_planted(name: str = DEFAULT, device: str | torch.device = "auto") -> LoadedPolicy:
+    """A planted policy with its :class:`PolicyInfo` (``extra`` holds its :class:`PlantedSpec`)."""
+    spec = planted_spec(name)
+    dev = resolve_device(device)
+    info = PolicyInfo(
+        sha256=state_dict_sha256(planted_state_dict(spec.name)),
+        scale=spec.scale,
+        source=f"{PLANTED_PREFIX}:{spec.name}",
+        kind="planted",
+        device=str(dev),
+        extra={"planted": spec},
+    )
+    return LoadedPolicy(planted(spec.name, dev), info)
+
+
+def open_policy(spec: str | os.PathLike, device: str | torch.device = "auto") -> LoadedPolicy:
+    """``planted`` | ``planted:<name>`` | a checkpoint path -> :class:`LoadedPolicy`."""
+    if is_planted(spec):
+        name = str(spec).partition(":")[2] or DEFAULT
+        return load_planted(name, device)
+    return load_policy(spec, device)
