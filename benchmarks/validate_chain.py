@@ -19,12 +19,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.behavior.chain import episode_outcome, top_right_region  # noqa: E402
-from harness.behavior.forward import plain_runner  # noqa: E402
-from harness.behavior.rollout import sample_episodes  # noqa: E402
-from harness.behavior.vfield import vector_fields  # noqa: E402
-from harness.maze.maze import Maze  # noqa: E402
-from harness.policy.impala import ImpalaPolicy  # noqa: E402
+from harness.behavior.chain import episode_outcome, top_right_region
+from harness.behavior.forward import plain_runner
+from harness.behavior.rollout import sample_episodes
+from harness.behavior.vfield import vector_fields
+from harness.maze.maze import Maze
+from harness.policy.impala import ImpalaPolicy
 
 
 def load(path: str | None) -> torch.nn.Module:
@@ -54,7 +54,9 @@ def main() -> None:
         region = set(top_right_region(maze, 2))
         exact = episode_outcome(maze, fields, region=region, horizon=args.horizon)
         t = time.perf_counter()
-        s = sample_episodes(runner, maze, args.episodes, args.horizon, "cpu", seed=seed, region=region)
+        s = sample_episodes(
+            runner, maze, args.episodes, args.horizon, "cpu", seed=seed, region=region
+        )
         total += args.episodes
         for name, p, hits in (
             ("reach cheese", exact.p_cheese, s.reached_cheese),

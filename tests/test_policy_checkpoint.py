@@ -67,7 +67,9 @@ def test_save_then_load_gives_the_same_outputs(tmp_path, obs, scale):
     digest = save_policy(original, path)
     loaded, info = load_policy(path, device="cpu")
     with torch.no_grad():
-        for a, b in zip(original(obs), loaded(obs), strict=True):
+        # loaded policies run channels_last; compare against the same layout, bit for bit
+        reference = original.to(memory_format=torch.channels_last)
+        for a, b in zip(reference(obs), loaded(obs), strict=True):
             assert torch.equal(a, b)
     assert info.scale == scale and info.kind == "file" and info.source == str(path)
     assert info.sha256 == digest == checkpoint_sha256(path)
@@ -95,7 +97,8 @@ def test_langosco_style_file_with_adam_state_loads(tmp_path, policy, obs):
     )
     loaded, _ = load_policy(path, device="cpu")
     with torch.no_grad():
-        assert torch.equal(model.eval()(obs)[0], loaded(obs)[0])
+        reference = model.eval().to(memory_format=torch.channels_last)
+        assert torch.equal(reference(obs)[0], loaded(obs)[0])
 
 
 def test_bare_state_dict_file_and_in_memory_state_dict(tmp_path, policy, obs):
@@ -103,9 +106,10 @@ def test_bare_state_dict_file_and_in_memory_state_dict(tmp_path, policy, obs):
     torch.save(policy.state_dict(), path)
     from_file, _ = load_policy(path, device="cpu")
     in_memory, info = load_policy(state(policy), device="cpu")
+    reference = policy.to(memory_format=torch.channels_last)
     with torch.no_grad():
-        assert torch.equal(from_file(obs)[0], policy(obs)[0])
-        assert torch.equal(in_memory(obs)[0], policy(obs)[0])
+        assert torch.equal(from_file(obs)[0], reference(obs)[0])
+        assert torch.equal(in_memory(obs)[0], reference(obs)[0])
     assert info.kind == "state_dict" and info.sha256 == state_dict_sha256(policy.state_dict())
 
 

@@ -28,6 +28,12 @@ class EpisodeOutcome:
     p_cheese: float  # P(reach the cheese within the horizon)
     p_region_first: float  # P(reach the region before the cheese, within the horizon)
     horizon: int
+    p_cheese_first: float = 0.0  # P(reach the cheese before the region, within the horizon)
+
+    @property
+    def p_either(self) -> float:
+        """P(reach the cheese or the region within the horizon)."""
+        return self.p_cheese_first + self.p_region_first
 
 
 def _transition(
@@ -88,6 +94,7 @@ def episode_outcome(
         p_cheese=float(results[0][cheese_idx].sum()),
         p_region_first=float(results[1][region_idx].sum()) if region_idx else 0.0,
         horizon=horizon,
+        p_cheese_first=float(results[1][cheese_idx].sum()),
     )
 
 

@@ -9,6 +9,7 @@ published 0.88% / 1.26%); it is not a mean total variation, so the mean total va
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import numpy as np
@@ -18,7 +19,9 @@ from harness.behavior.vfield import VectorField
 from harness.maze.maze import Cell, Maze
 
 
-def _aligned(a: VectorField, b: VectorField, cells: Iterable[Cell] | None) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(
+    a: VectorField, b: VectorField, cells: Iterable[Cell] | None
+) -> tuple[np.ndarray, np.ndarray]:
     if cells is None:
         if a.cells != b.cells:
             raise ValueError("the two vector fields cover different cells; pass `cells`")
@@ -35,7 +38,9 @@ def average_change(a: VectorField, b: VectorField, cells: Iterable[Cell] | None 
     return float(np.linalg.norm(pa - pb) / len(pa) / 2)
 
 
-def mean_total_variation(a: VectorField, b: VectorField, cells: Iterable[Cell] | None = None) -> float:
+def mean_total_variation(
+    a: VectorField, b: VectorField, cells: Iterable[Cell] | None = None
+) -> float:
     """Mean over cells of the total variation distance between the two 5-way distributions."""
     pa, pb = _aligned(a, b, cells)
     return float(0.5 * np.abs(pa - pb).sum(1).mean())
@@ -57,10 +62,14 @@ def path_moves(maze: Maze, target: Cell, start: Cell | None = None) -> list[tupl
     path = maze.path(start or maze.mouse, target)
     if path is None:
         raise ValueError(f"target {target} is unreachable")
-    return [(a, move_between(a, b)) for a, b in zip(path, path[1:], strict=False) if a != maze.cheese]
+    return [
+        (a, move_between(a, b)) for a, b in itertools.pairwise(path) if a != maze.cheese
+    ]
 
 
-def normalized_path_probability(field: VectorField, target: Cell, start: Cell | None = None) -> float:
+def normalized_path_probability(
+    field: VectorField, target: Cell, start: Cell | None = None
+) -> float:
     """Geometric mean, along the path to ``target``, of the probability of the path's move.
 
     Start == target: the no-op probability there (the policy's chance of staying put).

@@ -13,14 +13,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from harness.actions import MOVE_ACTIONS, Move
+from harness.policy.probs import probs5
 
 Runner = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
 
 #: Rows per forward pass: big enough to amortize overhead, small enough for any device.
 CHUNK = 1024
-
-_GROUPS = [list(MOVE_ACTIONS[m]) for m in Move]
 
 
 def device_of(policy: torch.nn.Module) -> torch.device:
@@ -39,6 +37,5 @@ def plain_runner(policy: torch.nn.Module) -> Runner:
 
 
 def probs5_from_logits(logits: torch.Tensor) -> np.ndarray:
-    """5-way move probabilities (LEFT, DOWN, UP, RIGHT, NOOP): group sums of the softmax."""
-    p = torch.softmax(logits.float(), dim=-1)
-    return torch.stack([p[:, g].sum(1) for g in _GROUPS], 1).cpu().numpy().astype(np.float64)
+    """5-way move probabilities as a float64 numpy array (see :func:`probs5`)."""
+    return probs5(logits).cpu().numpy().astype(np.float64)

@@ -144,7 +144,7 @@ def planted(name: str = DEFAULT, device: str | torch.device = "cpu") -> ImpalaPo
     """The planted policy ``name`` as an eval-mode float32 :class:`ImpalaPolicy` on ``device``."""
     policy = ImpalaPolicy(scale=1)
     policy.load_state_dict(planted_state_dict(name))
-    return policy.to(device).eval()
+    return policy.to(device, memory_format=torch.channels_last).eval()
 
 
 def planted_state_dict(name: str = DEFAULT) -> dict[str, torch.Tensor]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.actions import ACTION_TO_MOVE, NUM_ACTIONS, Move
+from harness.actions import ACTION_TO_MOVE, MOVE_ACTIONS, NUM_ACTIONS, Move
 
 _GROUP_INDEX = torch.as_tensor(ACTION_TO_MOVE, dtype=torch.long)
 
@@ -20,6 +20,16 @@ def probs5(logits: torch.Tensor) -> torch.Tensor:
     p = torch.softmax(logits.float(), dim=-1)
     out = p.new_zeros((*p.shape[:-1], len(Move)))
     return out.index_add_(-1, _GROUP_INDEX.to(p.device), p)
+
+
+def log_probs5(logits: torch.Tensor) -> torch.Tensor:
+    """Log of :func:`probs5`, computed stably (logsumexp per group), for training losses."""
+    if logits.shape[-1] != NUM_ACTIONS:
+        raise ValueError(f"expected {NUM_ACTIONS} logits in the last dimension, got {logits.shape}")
+    logp = torch.log_softmax(logits, dim=-1)
+    return torch.stack(
+        [torch.logsumexp(logp[..., list(MOVE_ACTIONS[m])], dim=-1) for m in Move], -1
+    )
 
 
 def logits_for_moves(move_logits: torch.Tensor) -> torch.Tensor:

@@ -1,13 +1,16 @@
 """One entry point from a ``--checkpoint`` value to a loaded policy.
 
-``planted`` and ``planted:<name>`` give a planted policy (:mod:`harness.policy.planted`);
-anything else is a checkpoint path. Planted policies are identified in reports by the
-sha256 of their canonical state dict, like in-memory weights.
+``default`` is the bundled behaviour-cloned policy (``harness/checkpoints/``) when it is
+installed, else the default planted policy; ``planted`` and ``planted:<name>`` give a
+planted policy (:mod:`harness.policy.planted`); anything else is a checkpoint path.
+Planted policies are identified in reports by the sha256 of their canonical state dict,
+like in-memory weights.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 
@@ -16,6 +19,16 @@ from harness.policy.device import resolve_device
 from harness.policy.planted import DEFAULT, planted, planted_spec, planted_state_dict
 
 PLANTED_PREFIX = "planted"
+DEFAULT_SPEC = "default"
+#: The bundled policy (trained by ``python -m harness train``; see its training card).
+BUNDLED_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "maze-bc-default.pth"
+
+
+def resolve_spec(spec: str | os.PathLike) -> str | os.PathLike:
+    """``default`` -> the bundled checkpoint if present, else ``planted``; others unchanged."""
+    if str(spec) != DEFAULT_SPEC:
+        return spec
+    return BUNDLED_CHECKPOINT if BUNDLED_CHECKPOINT.is_file() else PLANTED_PREFIX
 
 
 def is_planted(spec: str | os.PathLike) -> bool:
@@ -39,7 +52,8 @@ def load_planted(name: str = DEFAULT, device: str | torch.device = "auto") -> Lo
 
 
 def open_policy(spec: str | os.PathLike, device: str | torch.device = "auto") -> LoadedPolicy:
-    """``planted`` | ``planted:<name>`` | a checkpoint path -> :class:`LoadedPolicy`."""
+    """``default`` | ``planted`` | ``planted:<name>`` | a path -> :class:`LoadedPolicy`."""
+    spec = resolve_spec(spec)
     if is_planted(spec):
         name = str(spec).partition(":")[2] or DEFAULT
         return load_planted(name, device)

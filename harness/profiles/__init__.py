@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ class ClaimParams:
     n: int | Mapping[str, int] | None = None
     published: Any = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: Ground truth (planted policies): the verdict this claim must get, by construction.
+    expect: str | None = None
 
     def require(self, key: str) -> Any:
         """The value of ``key`` (a field or a ``params`` entry), or a ProfileError naming it."""
@@ -59,6 +61,19 @@ class ModelParams:
     effective_channels: tuple[int, ...] | None = None
     non_cheese_channels: tuple[int, ...] | None = None
     channel_scale: float | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    coverage_note: str | None = None
+
+
+def _fill(specific: Any, general: Any) -> Any:
+    """A copy of the dataclass ``specific`` whose None fields take ``general``'s values."""
+    changes = {
+        f: getattr(general, f)
+        for f in specific.__dataclass_fields__
+        if getattr(specific, f) is None and f not in ("claim_id", "profile")
+    }
+    return replace(specific, **changes)
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,16 @@ class Profile:
     def claim(self, claim_id: str) -> ClaimParams:
         """Parameters of one claim; an empty section (all None) when the profile has none."""
         return self.claims.get(claim_id, ClaimParams(claim_id=claim_id, profile=self.name))
+
+    def with_defaults(self, defaults: Profile) -> Profile:
+        """This profile with every key it leaves out taken from ``defaults`` (per claim and
+        for the model; ``params`` tables are merged key by key, this profile winning)."""
+        claims = dict(self.claims)
+        for claim_id, general in defaults.claims.items():
+            own = self.claim(claim_id)
+            merged = _fill(own, general)
+            claims[claim_id] = replace(merged, params={**general.params, **own.params})
+        return replace(self, model=_fill(self.model, defaults.model), claims=claims)
 
 
 def _tuple(value: Any) -> tuple | None:
@@ -104,6 +129,7 @@ def profile_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Prof
             n=table.get("n"),
             published=table.get("published"),
             params=dict(table.get("params", {})),
+            expect=table.get("expect"),
         )
     return Profile(
         name=name,
@@ -116,6 +142,9 @@ def profile_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Prof
             effective_channels=_tuple(model.get("effective_channels")),
             non_cheese_channels=_tuple(model.get("non_cheese_channels")),
             channel_scale=model.get("channel_scale"),
+            min_size=model.get("min_size"),
+            max_size=model.get("max_size"),
+            coverage_note=model.get("coverage_note"),
         ),
         claims=claims,
     )

@@ -80,6 +80,15 @@ def _published(v: Any) -> str | None:
     return "a number, a string, or a table with value/text/source/n"
 
 
+def _maze_size(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and v % 2 == 1 and 3 <= v <= 25
+    return None if ok else "an odd integer in 3..25"
+
+
+def _verdict(v: Any) -> str | None:
+    return None if v in ("supported", "refuted") else "'supported' or 'refuted'"
+
+
 def _table(v: Any) -> str | None:
     return None if isinstance(v, dict) else "a table"
 
@@ -95,6 +104,9 @@ MODEL_KEYS: dict[str, tuple[bool, Check]] = {
     "effective_channels": (False, _int_list),
     "non_cheese_channels": (False, _int_list),
     "channel_scale": (False, _positive),
+    "min_size": (False, _maze_size),
+    "max_size": (False, _maze_size),
+    "coverage_note": (False, _string),
 }
 CLAIM_KEYS: dict[str, tuple[bool, Check]] = {
     "threshold": (False, _number),
@@ -107,6 +119,7 @@ CLAIM_KEYS: dict[str, tuple[bool, Check]] = {
     "n": (False, _sample_size),
     "published": (False, _published),
     "params": (False, _table),
+    "expect": (False, _verdict),
 }
 TOP_KEYS = ("profile", "model", "claims")
 

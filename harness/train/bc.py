@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from harness.actions import MOVE_ACTIONS, Move
 from harness.policy.impala import ImpalaPolicy
+from harness.policy.probs import log_probs5
 from harness.train.data import (
     EVAL_SEED_BASE,
     BatchStream,
@@ -37,13 +37,6 @@ from harness.train.data import (
 
 GAMMA = 0.999
 REWARD = 10.0
-_GROUP_INDICES = [tuple(MOVE_ACTIONS[m]) for m in Move]
-
-
-def log_probs5(logits: torch.Tensor) -> torch.Tensor:
-    """Log of the 5-way move distribution: logsumexp of each action group's log-softmax."""
-    logp = torch.log_softmax(logits, dim=-1)
-    return torch.stack([torch.logsumexp(logp[:, list(idx)], dim=1) for idx in _GROUP_INDICES], 1)
 
 
 class AuxHeads(nn.Module):

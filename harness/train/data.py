@@ -23,6 +23,7 @@ from harness.actions import MOVE_DELTA
 from harness.maze.grid import distances_from, next_moves_towards
 from harness.maze.maze import TOP_RIGHT_REGION, Maze
 from harness.maze.render import observe_uint8
+from harness.policy.geometry import MAP_SIZE, channel_cell
 
 #: Training levels start here; held-out evaluation levels start at EVAL_SEED_BASE; the
 #: claims' default seed streams start at 0. The ranges do not overlap in practice.
@@ -32,18 +33,9 @@ EVAL_SEED_BASE = 1_500_000_000
 _DELTA_TO_MOVE = {d: int(m) for m, d in MOVE_DELTA.items()}
 
 
-def channel_cell(outer: np.ndarray, world_dim: int = 25, side: int = 16) -> np.ndarray:
-    """Outer-grid (row, col) -> flat index of its cell in a ``side x side`` activation map.
-
-    Follows CLAIMS.md: pixel y = (world_dim - 1 - r + 0.5) * 64 / world_dim,
-    x = (c + 0.5) * 64 / world_dim, channel cell = (floor(y / (64/side)), floor(x / (64/side))).
-    """
-    outer = np.asarray(outer)
-    px = 64.0 / world_dim
-    y = (world_dim - 1 - outer[..., 0] + 0.5) * px
-    x = (outer[..., 1] + 0.5) * px
-    stride = 64.0 / side
-    return (np.floor(y / stride) * side + np.floor(x / stride)).astype(np.int64)
+def flat_channel_cells(outer: np.ndarray, side: int = MAP_SIZE) -> np.ndarray:
+    """(N, 2) outer cells -> flat indices of their cells in the 16 x 16 block-2 maps."""
+    return np.array([r * side + c for r, c in (channel_cell(tuple(o)) for o in outer)], np.int64)
 
 
 def training_maze(seed: int, data_seed: int) -> Maze:
@@ -116,8 +108,8 @@ def maze_samples(maze: Maze, render: bool = True, facing_seed: int | None = None
         obs=obs,
         move=move,
         steps=steps.astype(np.int64),
-        mouse_cell=channel_cell(cells + m),
-        cheese_cell=np.full(len(cells), channel_cell(np.array(maze.cheese) + m), np.int64),
+        mouse_cell=flat_channel_cells(cells + m),
+        cheese_cell=np.full(len(cells), flat_channel_cells(np.array([maze.cheese]) + m)[0]),
         size=np.full(len(cells), maze.size, np.int64),
     )
 

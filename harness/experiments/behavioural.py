@@ -1,0 +1,153 @@
+"""Behavioural statistics (BH family): which maze features predict getting the cheese.
+
+Data: mazes with a decision square whose cheese is not in the top-right 5 x 5. The outcome
+"got cheese" (reached or stood next to the cheese within 256 steps) of one sampled episode
+is drawn from its exact probability under the (cell, facing) Markov chain -- the same
+distribution as a procgen rollout, at a fraction of the cost -- with a generator seeded by
+the level seed. Features are z-scored; the model is an L1-regularized logistic regression
+(scikit-learn) on random 80/20 splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from harness.behavior.chain import episode_outcome
+from harness.behavior.vfield import vector_fields
+from harness.experiments.subject import Subject
+from harness.maze.grid import distances_from, euclidean
+from harness.maze.maze import Maze
+
+# scikit-learn 1.8 replaced ``penalty="l1"`` by ``l1_ratio=1``; accept both generations.
+_L1 = (
+    {"l1_ratio": 1.0}
+    if tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (1, 8)
+    else {"penalty": "l1"}
+)
+
+#: The three features the post found predictive (BH1, BH2).
+KEY_FEATURES = ("steps_ds_to_cheese", "euclid_ds_to_cheese", "euclid_cheese_to_top_right")
+#: The feature BH3 calls an artifact.
+ARTIFACT = "euclid_ds_to_top_right"
+FEATURES = (
+    *KEY_FEATURES,
+    ARTIFACT,
+    "steps_ds_to_top_right",
+    "steps_start_to_cheese",
+    "euclid_start_to_cheese",
+    "steps_cheese_to_top_right",
+    "maze_size",
+)
+
+
+def features(maze: Maze) -> dict[str, float]:
+    ds, cheese, tr = maze.decision_square, maze.cheese, maze.top_right
+    from_ds = distances_from(maze.walls, ds)
+    from_cheese = distances_from(maze.walls, cheese)
+    return {
+        "steps_ds_to_cheese": float(from_ds[cheese]),
+        "euclid_ds_to_cheese": euclidean(ds, cheese),
+        "euclid_cheese_to_top_right": euclidean(cheese, tr),
+        "euclid_ds_to_top_right": euclidean(ds, tr),
+        "steps_ds_to_top_right": float(from_ds[tr]),
+        "steps_start_to_cheese": float(from_cheese[maze.start]),
+        "euclid_start_to_cheese": euclidean(maze.start, cheese),
+        "steps_cheese_to_top_right": float(from_cheese[tr]),
+        "maze_size": float(maze.size),
+    }
+
+
+def got_cheese_probability(subject: Subject, mazes: Sequence[Maze], horizon: int) -> np.ndarray:
+    """Exact P(reach the cheese or a cell next to it within ``horizon`` steps)."""
+    left = vector_fields(subject.runner(), mazes, subject.device, reflected=False)
+    right = vector_fields(subject.runner(), mazes, subject.device, reflected=True)
+    out = []
+    for m, a, b in zip(mazes, left, right, strict=True):
+        r, c = m.cheese
+        near = [(r + dr, c + dc) for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+        region = [x for x in near if m.is_free(x)]
+        start_next_to = m.start in region
+        o = episode_outcome(m, {False: a, True: b}, region=region, horizon=horizon)
+        out.append(1.0 if start_next_to else o.p_either)
+    return np.clip(np.array(out), 0.0, 1.0)
+
+
+#: P(got cheese) by (policy, level seed, horizon): the three BH claims share one data set.
+_P_CACHE: dict[tuple[int, int, int], float] = {}
+
+
+def cached_got_cheese(subject: Subject, mazes: Sequence[Maze], horizon: int) -> np.ndarray:
+    key = lambda m: (id(subject.policy), m.seed, horizon)  # noqa: E731
+    todo = [m for m in mazes if key(m) not in _P_CACHE]
+    if todo:
+        for m, p in zip(todo, got_cheese_probability(subject, todo, horizon), strict=True):
+            _P_CACHE[key(m)] = float(p)
+    return np.array([_P_CACHE[key(m)] for m in mazes])
+
+
+def dataset(subject: Subject, mazes: Sequence[Maze], horizon: int) -> dict[str, np.ndarray]:
+    """Per maze: the features, P(got cheese) and one drawn outcome."""
+    p = cached_got_cheese(subject, mazes, horizon)
+    draws = np.array(
+        [
+            np.random.default_rng([m.seed, 2023]).random() < pi
+            for m, pi in zip(mazes, p, strict=True)
+        ]
+    )
+    cols = {name: np.array([features(m)[name] for m in mazes]) for name in FEATURES}
+    return {**cols, "p_got_cheese": p, "got_cheese": draws.astype(float)}
+
+
+def design(values, names: Sequence[str]) -> np.ndarray:
+    return np.column_stack([np.asarray(values[n], float) for n in names])
+
+
+def split(n: int, seed: int, test_share: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(seed).permutation(n)
+    k = max(1, round(n * test_share))
+    return perm[k:], perm[:k]
+
+
+def fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler, LogisticRegression]:
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(C=c, solver="liblinear", random_state=0, **_L1)
+    return scaler, model.fit(scaler.transform(x), y)
+
+
+def held_out(values, names: Sequence[str], c: float, seed: int = 0) -> dict:
+    """One 80/20 split: held-out correctness of the model and the training majority rate."""
+    x, y = design(values, names), np.asarray(values["got_cheese"], int)
+    train, test = split(len(y), seed)
+    scaler, model = fit(x[train], y[train], c)
+    pred = model.predict(scaler.transform(x[test]))
+    majority = int(np.mean(y[train]) >= 0.5)
+    base_rate = float(np.mean(y[train] == majority))
+    return {
+        "correct": (pred == y[test]).astype(float),
+        "base_rate": base_rate,
+        "coef": dict(zip(names, model.coef_[0], strict=True)),
+    }
+
+
+def sign_fits(values, c: float, fits: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Coefficient signs of the key features over random splits and random feature subsets
+    (the key features plus a random subset of the others)."""
+    rng = np.random.default_rng(seed)
+    others = [f for f in FEATURES if f not in KEY_FEATURES]
+    y = np.asarray(values["got_cheese"], int)
+    negative = {f: [] for f in (*KEY_FEATURES, ARTIFACT)}
+    for i in range(fits):
+        extra = [f for f in others if rng.random() < 0.5]
+        names = [*KEY_FEATURES, *extra]
+        train, _ = split(len(y), seed * 100_003 + i)
+        _, model = fit(design(values, names)[train], y[train], c)
+        coef = dict(zip(names, model.coef_[0], strict=True))
+        for f in negative:
+            if f in coef:
+                negative[f].append(float(coef[f] < 0))
+    return {f: np.array(v) for f, v in negative.items()}

@@ -1,0 +1,76 @@
+"""Resampling channels from other mazes (RS family; causal-scrubbing style).
+
+For a maze M and a set of channels, each channel's map at the layer is replaced -- for
+every mouse position of M's vector field -- by that channel's map from another maze
+(mouse at its start), drawn independently per channel: either a maze whose cheese sits at
+M's outer cheese cell (moved there), or a maze whose cheese is elsewhere. The statistic is
+the post's average change in action probabilities between M's field and the resampled one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import islice
+
+import numpy as np
+import torch
+
+from harness.experiments.activations import activations, at_start
+from harness.experiments.measure import field_changes, fields
+from harness.experiments.subject import Subject
+from harness.interventions import ReplaceChannels
+from harness.maze.maze import Maze
+from harness.maze.streams import maze_stream, mazes_with_cheese_at
+
+#: Source mazes for channel j of maze M are searched from seed M.seed + SOURCE_STRIDE * (j+1).
+SOURCE_STRIDE = 7919
+
+
+def source_mazes(subject: Subject, maze: Maze, k: int, same_location: bool) -> list[Maze]:
+    """``k`` other mazes (one per channel): cheese at M's outer cheese cell, or elsewhere."""
+    target = maze.to_outer(maze.cheese)
+    out = []
+    for j in range(k):
+        start = maze.seed + SOURCE_STRIDE * (j + 1)
+        if same_location:
+            stream = mazes_with_cheese_at(target, start, subject.where(), exclude=[maze.seed])
+        else:
+            stream = (
+                m
+                for m in maze_stream(start, subject.where(), exclude=[maze.seed])
+                if m.to_outer(m.cheese) != target
+            )
+        out.append(next(islice(stream, 1)))
+    return out
+
+
+def resampled_maps(
+    subject: Subject, mazes: Sequence[Maze], channels: Sequence[int], same_location: bool
+) -> torch.Tensor:
+    """(mazes, channels, H, W): channel j's map from maze i's j-th source maze."""
+    sources = [source_mazes(subject, m, len(channels), same_location) for m in mazes]
+    flat = at_start([s for group in sources for s in group])
+    acts = activations(subject, flat)[subject.layer]
+    k = len(channels)
+    maps = acts.reshape(len(mazes), k, *acts.shape[1:])
+    idx = torch.arange(k)
+    return maps[:, idx, torch.as_tensor(channels)]
+
+
+def resampling_changes(
+    subject: Subject, mazes: Sequence[Maze], channels: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """Per maze: field change when the channels are resampled from same-location mazes and
+    from different-location mazes."""
+    channels = tuple(int(c) for c in channels)
+    base = fields(subject, mazes)
+    out = {}
+    for name, same in (("same", True), ("different", False)):
+        maps = resampled_maps(subject, mazes, channels, same).to(subject.device)
+
+        def make(owners: np.ndarray, maps=maps, name=name) -> list[ReplaceChannels]:
+            idx = torch.as_tensor(owners, device=maps.device)
+            return [ReplaceChannels(subject.layer, channels, maps[idx], f"{name}-location maps")]
+
+        out.update(field_changes(base, fields(subject, mazes, make), name))
+    return out

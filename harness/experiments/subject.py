@@ -1,0 +1,104 @@
+"""The network under test, with the facts its profile states about it.
+
+Claims never hard-code a layer or a channel: they ask the :class:`Subject` (built by the
+pytest fixtures from ``--checkpoint`` and the active profile) for the layer, the cheese
+channels, the maze sizes the policy is declared for, and for runners that apply
+interventions per maze.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from harness.behavior.forward import Runner, plain_runner
+from harness.hooks import intervening, layer_shapes
+from harness.interventions import Intervention
+from harness.maze.maze import Maze
+from harness.maze.streams import MazeFilter, maze_stream
+
+DEFAULT_LAYER = "embedder.block2.res1.resadd_out"
+
+#: Builds the interventions for one forward chunk from the rows' owner indices.
+InterventionsFor = Callable[[np.ndarray], Sequence[Intervention]]
+
+
+class ProfileFactMissing(LookupError):
+    """A claim needs a fact (e.g. the cheese channels) the active profile does not state."""
+
+
+@dataclass(frozen=True, eq=False)
+class Subject:
+    """A loaded policy, its device, and its profile's model facts."""
+
+    policy: torch.nn.Module
+    device: torch.device
+    layer: str = DEFAULT_LAYER
+    cheese_channels: tuple[int, ...] = ()
+    effective_channels: tuple[int, ...] = ()
+    non_cheese_channels: tuple[int, ...] = ()
+    min_size: int = 3
+    max_size: int = 25
+    extra: dict = field(default_factory=dict)
+
+    # -- facts ------------------------------------------------------------------------------
+    def require_cheese_channels(self) -> tuple[int, ...]:
+        if not self.cheese_channels:
+            raise ProfileFactMissing(
+                "the profile lists no cheese channels for this checkpoint; discover them with "
+                "`python -m harness discover-channels --checkpoint ...` and pass --profile"
+            )
+        return self.cheese_channels
+
+    @property
+    def layer_shape(self) -> tuple[int, ...]:
+        return layer_shapes(self.policy)[self.layer]
+
+    @property
+    def channel_count(self) -> int:
+        return self.layer_shape[0]
+
+    def control_channels(self, k: int, seed: int = 0) -> tuple[int, ...]:
+        """``k`` channels not listed as cheese channels (the profile's, else drawn at random)."""
+        if self.non_cheese_channels:
+            return self.non_cheese_channels[:k]
+        pool = [c for c in range(self.channel_count) if c not in self.cheese_channels]
+        rng = np.random.default_rng(seed)
+        return tuple(
+            sorted(int(c) for c in rng.choice(pool, size=min(k, len(pool)), replace=False))
+        )
+
+    # -- mazes ------------------------------------------------------------------------------
+    def where(self, min_size: int = 3, max_size: int = 25, **conditions) -> MazeFilter:
+        """A filter restricted to the maze sizes the policy is declared for (and to
+        ``min_size..max_size`` when a claim narrows them further)."""
+        return MazeFilter(
+            min_size=max(self.min_size, min_size),
+            max_size=min(self.max_size, max_size),
+            **conditions,
+        )
+
+    def stream(self, **conditions) -> Callable[[int], Iterator[Maze]]:
+        """A stream factory ``base_seed -> mazes`` for the claim sampler."""
+        where = self.where(**conditions)
+        return lambda base_seed: maze_stream(base_seed, where)
+
+    # -- running ----------------------------------------------------------------------------
+    def runner(self, interventions_for: InterventionsFor | None = None) -> Runner:
+        """Run the policy, optionally with interventions built per forward chunk."""
+        if interventions_for is None:
+            return plain_runner(self.policy)
+        policy = self.policy
+
+        def run(obs: torch.Tensor, owners: np.ndarray) -> torch.Tensor:
+            with intervening(policy, interventions_for(owners)), torch.inference_mode():
+                return policy(obs.to(self.device))[0]
+
+        return run
+
+    def same_for_all(self, *interventions: Intervention) -> Runner:
+        """A runner applying the same interventions to every row."""
+        return self.runner(lambda owners: interventions)
