@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from harness.experiments import channels as ch
+from harness.experiments import counterexamples
+from harness.experiments.activations import activations
 from harness.experiments.examples import attach_example, edit_example
 from harness.experiments.subject import ProfileFactMissing
 from harness.interventions import SetCell
@@ -63,7 +65,19 @@ def test_ch1_channels_track_the_cheese(claim, subject, cheese_channels):
         ]
         return all_of(*parts) if len(parts) > 1 else parts[0]
 
-    claim.conclude(sample.analyze(analysis))
+    result = sample.analyze(analysis)
+    first = cheese_channels[0]
+
+    def peak_misses_the_cheese(maze):
+        maps = activations(subject, [maze])[subject.layer][:, [first]]
+        return not ch.peak_hits(maps, [channel_cell(maze.to_outer(maze.cheese))], tol)[0, 0]
+
+    counterexamples.record(
+        claim,
+        counterexamples.search_for(claim, peak_misses_the_cheese, subject.where()),
+        f"channel {first}'s positive peak is not at the cheese (tolerance {tol})",
+    )
+    claim.conclude(result)
 
 
 @pytest.mark.claim(

@@ -7,6 +7,7 @@ import functools
 import pytest
 
 from harness.experiments import cheese_vector as cv
+from harness.experiments import counterexamples
 from harness.experiments.activations import cheese_vector
 from harness.experiments.examples import attach_example, edit_example
 from harness.experiments.measure import per_maze_vector
@@ -47,6 +48,25 @@ def test_cv1_subtracting_the_cheese_vector(claim, subject):
         ),
         "vector field before and after subtracting the maze's own cheese vector",
     )
+
+    def p_cheese_does_not_fall(maze):
+        d = cv.own_vector_decisions(subject, [maze], coeff)
+        return d["patched"][0] >= d["unpatched"][0]
+
+    counterexamples.record(
+        claim,
+        counterexamples.search_for(
+            claim, p_cheese_does_not_fall, subject.where(has_decision_square=True)
+        ),
+        "P(cheese) at the decision square does not fall",
+        lambda maze: edit_example(
+            subject,
+            maze,
+            per_maze_vector(subject, cheese_vector(subject, [maze]), coeff, "cv"),
+            ("unpatched", f"c = {coeff:g}"),
+            "CV1 counterexample",
+        ),
+    )
     claim.conclude(result)
 
 
@@ -66,7 +86,19 @@ def test_cv2_adding_the_cheese_vector(claim, subject):
         n=p.n,
     )
     claim.add_intervention(f"add {coeff:g} x own cheese_vector @ {subject.layer}")
-    claim.conclude(sample.equivalence("patched", "unpatched", margin=p.require("margin")))
+    margin = p.require("margin")
+    result = sample.equivalence("patched", "unpatched", margin=margin)
+
+    def p_cheese_moves(maze):
+        d = cv.own_vector_decisions(subject, [maze], coeff)
+        return abs(d["patched"][0] - d["unpatched"][0]) > margin
+
+    counterexamples.record(
+        claim,
+        counterexamples.search_for(claim, p_cheese_moves, subject.where(has_decision_square=True)),
+        f"adding the vector moves P(cheese) at the decision square by more than {margin:g}",
+    )
+    claim.conclude(result)
 
 
 @pytest.mark.claim(

@@ -97,6 +97,8 @@ class ClaimOptions:
     report_dir: Path | None = None
     baseline: Path | None = None
     inconclusive: str = "xfail"
+    #: Generated mazes per counterexample search (None: by budget; 0: no search).
+    counterexamples: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +112,7 @@ class ClaimOptions:
             "sequential": self.sequential,
             "rounds": self.rounds,
             "inconclusive": self.inconclusive,
+            "counterexamples": self.counterexamples,
         }
 
 

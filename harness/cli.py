@@ -28,6 +28,17 @@ COMMANDS: tuple[Command, ...] = (
         "harness.policy.fetch_command",
         "download the original maze checkpoint into the cache, verify its sha256",
     ),
+    Command("train", "harness.train.command", "train (or resume) the bundled maze policy"),
+    Command(
+        "evaluate",
+        "harness.train.evaluate_command",
+        "accuracy, P(reach cheese) and decision-square behaviour on held-out mazes",
+    ),
+    Command(
+        "discover-channels",
+        "harness.experiments.discover_command",
+        "rank a layer's channels by how well they track the cheese; write a profile draft",
+    ),
 )
 
 

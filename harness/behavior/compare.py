@@ -62,9 +62,7 @@ def path_moves(maze: Maze, target: Cell, start: Cell | None = None) -> list[tupl
     path = maze.path(start or maze.mouse, target)
     if path is None:
         raise ValueError(f"target {target} is unreachable")
-    return [
-        (a, move_between(a, b)) for a, b in itertools.pairwise(path) if a != maze.cheese
-    ]
+    return [(a, move_between(a, b)) for a, b in itertools.pairwise(path) if a != maze.cheese]
 
 
 def normalized_path_probability(

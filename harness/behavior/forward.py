@@ -18,7 +18,7 @@ from harness.policy.probs import probs5
 Runner = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
 
 #: Rows per forward pass: big enough to amortize overhead, small enough for any device.
-CHUNK = 1024
+CHUNK = 256
 
 
 def device_of(policy: torch.nn.Module) -> torch.device:

@@ -8,6 +8,7 @@ hundred mazes costs a few dozen forward passes, not thousands.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 from harness.actions import Move
 from harness.behavior.forward import CHUNK, Runner, probs5_from_logits
 from harness.maze.maze import Cell, Maze
-from harness.maze.render import observations
+from harness.maze.render import observe_uint8, to_tensor
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,9 +59,17 @@ def policy_probs(
     """(N, 5) move distributions for N mazes (mouse where each maze has it), in chunks."""
     owners = np.arange(len(mazes)) if owners is None else np.asarray(owners)
     out = np.empty((len(mazes), 5))
-    for i in range(0, len(mazes), CHUNK):
-        obs = observations(mazes[i : i + CHUNK], device)
-        out[i : i + CHUNK] = probs5_from_logits(runner(obs, owners[i : i + CHUNK]))
+    starts = list(range(0, len(mazes), CHUNK))
+    # Render chunk k+1 (procgen, in C without the GIL) while the policy runs chunk k.
+    with ThreadPoolExecutor(max_workers=1) as renderer:
+        pending = renderer.submit(observe_uint8, mazes[: CHUNK]) if starts else None
+        for k, i in enumerate(starts):
+            frames = pending.result()
+            if k + 1 < len(starts):
+                nxt = starts[k + 1]
+                pending = renderer.submit(observe_uint8, mazes[nxt : nxt + CHUNK])
+            obs = to_tensor(frames, device)
+            out[i : i + CHUNK] = probs5_from_logits(runner(obs, owners[i : i + CHUNK]))
     return out
 
 

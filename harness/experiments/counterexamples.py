@@ -1,0 +1,100 @@
+"""Smallest counterexamples to a claim's per-maze form, found by hypothesis.
+
+Diagnostic only: the population verdict comes from the random-seed sample. Generated mazes
+are built from a few draws (size, wall order, cheese cell), so hypothesis shrinks a failing
+maze toward a small one with a simple layout, which is what a reader can inspect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+from harness.maze.maze import Maze
+from harness.maze.streams import MazeFilter
+from harness.strategies import generated_mazes
+
+#: Generated examples to try per budget (shrinking stops after SHRINK_CALLS more calls).
+EXAMPLES = {"quick": 10, "default": 30, "paper": 120}
+SHRINK_CALLS = 60
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    maze: Maze
+    calls: int
+
+
+def search(
+    is_counterexample: Callable[[Maze], bool],
+    where: MazeFilter,
+    budget: str = "default",
+    examples: int | None = None,
+) -> Counterexample | None:
+    """The smallest generated maze (passing ``where``) for which the predicate holds.
+
+    ``examples`` overrides the budget's number of generated mazes; 0 skips the search.
+    """
+    examples = EXAMPLES.get(budget, EXAMPLES["default"]) if examples is None else examples
+    if examples <= 0:
+        return None
+    seen: dict[Maze, bool] = {}
+
+    def predicate(maze: Maze) -> bool:
+        # Answers are memoized so replays agree (hypothesis rejects flaky predicates); past the
+        # call budget, unseen mazes count as passing, which stops shrinking where it stands.
+        if maze not in seen:
+            seen[maze] = len(seen) < examples + SHRINK_CALLS and bool(is_counterexample(maze))
+        return seen[maze]
+
+    strategy = generated_mazes(
+        min_size=max(3, where.min_size), max_size=min(where.max_size, 15), where=where
+    )
+    try:
+        maze = find(
+            strategy,
+            predicate,
+            settings=settings(
+                max_examples=examples,
+                database=None,
+                deadline=None,
+                derandomize=True,
+                phases=[Phase.generate, Phase.shrink],
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    except (NoSuchExample, Unsatisfiable):
+        return None
+    return Counterexample(maze, len(seen))
+
+
+def search_for(claim, is_counterexample: Callable[[Maze], bool], where: MazeFilter):
+    """:func:`search` with the claim's ``--budget`` and ``--counterexamples`` options."""
+    return search(is_counterexample, where, claim.options.budget, claim.options.counterexamples)
+
+
+def record(claim, found: Counterexample | None, description: str, figure=None) -> None:
+    """Attach a counterexample (or that none was found) to the claim's report entry."""
+    if claim.options.counterexamples == 0:
+        return
+    if found is None:
+        claim.add_note(f"counterexample search ({description}): none found")
+        return
+    m = found.maze
+    claim.add_counterexample(
+        description,
+        None,
+        size=m.size,
+        cheese=list(m.cheese) if m.cheese else None,
+        decision_square=list(m.decision_square) if m.decision_square else None,
+        walls=["".join("#" if w else "." for w in row) for row in m.walls[::-1]],
+        evaluations=found.calls,
+    )
+    if figure is not None:
+        try:
+            claim.add_figure("counterexample", figure(m), f"smallest counterexample: {description}")
+        except Exception as exc:  # diagnostics never decide a verdict
+            claim.add_note(f"counterexample figure failed: {type(exc).__name__}: {exc}")
