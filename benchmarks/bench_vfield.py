@@ -20,11 +20,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.behavior.forward import CHUNK, plain_runner  # noqa: E402
-from harness.behavior.vfield import vector_fields  # noqa: E402
-from harness.maze.render import observations  # noqa: E402
-from harness.maze.streams import maze_stream, take  # noqa: E402
-from harness.policy import open_policy  # noqa: E402
+from harness.behavior.forward import CHUNK, plain_runner
+from harness.behavior.vfield import vector_fields
+from harness.maze.render import observations
+from harness.maze.streams import maze_stream, take
+from harness.policy import open_policy
 
 
 def best_of(fn, repeats: int) -> float:
