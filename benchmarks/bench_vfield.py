@@ -60,8 +60,10 @@ def main() -> None:
     t_fwd = best_of(forward_only, args.repeats)
     t_vf = best_of(lambda: vector_fields(runner, mazes, "cpu"), args.repeats)
     fwd, vf = cells / t_fwd, cells / t_vf
-    print(f"policy {loaded.info.source} (scale {loaded.info.scale}), {args.mazes} mazes, "
-          f"{cells} cells, torch threads {torch.get_num_threads()}")
+    print(
+        f"policy {loaded.info.source} (scale {loaded.info.scale}), {args.mazes} mazes, "
+        f"{cells} cells, torch threads {torch.get_num_threads()}"
+    )
     print(f"raw batched forward: {fwd:8.0f} obs/s")
     print(f"vector fields:       {vf:8.0f} obs/s (rendering included)")
     print(f"vfield_fraction_of_forward={vf / fwd:.3f}")

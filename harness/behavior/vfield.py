@@ -62,7 +62,7 @@ def policy_probs(
     starts = list(range(0, len(mazes), CHUNK))
     # Render chunk k+1 (procgen, in C without the GIL) while the policy runs chunk k.
     with ThreadPoolExecutor(max_workers=1) as renderer:
-        pending = renderer.submit(observe_uint8, mazes[: CHUNK]) if starts else None
+        pending = renderer.submit(observe_uint8, mazes[:CHUNK]) if starts else None
         for k, i in enumerate(starts):
             frames = pending.result()
             if k + 1 < len(starts):

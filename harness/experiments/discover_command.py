@@ -12,8 +12,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--mazes", type=int, default=40, help="mazes to sample (default: %(default)s)")
     p.add_argument("--placements", type=int, default=6, help="cheese cells per maze")
-    p.add_argument("--min-rate", type=float, default=0.3,
-                   help="hit rate for a channel to count as a cheese channel (default: 0.3)")
+    p.add_argument(
+        "--min-rate",
+        type=float,
+        default=0.3,
+        help="hit rate for a channel to count as a cheese channel (default: 0.3)",
+    )
     p.add_argument("--name", default=None, help="profile name (default: from the checkpoint)")
     p.add_argument("--out", type=Path, default=None, help="write the draft profile here")
 

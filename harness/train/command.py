@@ -16,8 +16,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--total-samples", type=int, default=TrainConfig.total_samples)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--warmup-samples", type=int, default=TrainConfig.warmup_samples)
-    p.add_argument("--aux-weight", type=float, default=TrainConfig.aux_weight,
-                   help="weight of the mouse/cheese locator heads (0 turns them off)")
+    p.add_argument(
+        "--aux-weight",
+        type=float,
+        default=TrainConfig.aux_weight,
+        help="weight of the mouse/cheese locator heads (0 turns them off)",
+    )
     p.add_argument("--value-weight", type=float, default=TrainConfig.value_weight)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     p.add_argument("--init-seed", type=int, default=TrainConfig.init_seed)
@@ -26,9 +30,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-size", type=int, default=StreamConfig.max_size)
     p.add_argument("--cells-per-maze", type=int, default=None)
     p.add_argument("--eval-every-samples", type=int, default=TrainConfig.eval_every_samples)
-    p.add_argument("--stop-at-samples", type=int, default=None,
-                   help="pause (and save) here; the learning-rate schedule still spans "
-                   "--total-samples")
+    p.add_argument(
+        "--stop-at-samples",
+        type=int,
+        default=None,
+        help="pause (and save) here; the learning-rate schedule still spans --total-samples",
+    )
     p.add_argument("--max-seconds", type=float, default=None, help="stop (and save) after this")
 
 

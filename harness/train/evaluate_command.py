@@ -12,15 +12,30 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", default="default",
-                   help="default | planted[:name] | path to a .pth (default: %(default)s)")
-    p.add_argument("--seeds", type=int, default=200,
-                   help="held-out mazes per distribution (default: %(default)s)")
+    p.add_argument(
+        "--checkpoint",
+        default="default",
+        help="default | planted[:name] | path to a .pth (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=200,
+        help="held-out mazes per distribution (default: %(default)s)",
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:k] (default: auto)")
-    p.add_argument("--min-size", type=int, default=None,
-                   help="smallest maze size (default: the profile's declared range, else 3)")
-    p.add_argument("--max-size", type=int, default=None,
-                   help="largest maze size (default: the profile's declared range, else 25)")
+    p.add_argument(
+        "--min-size",
+        type=int,
+        default=None,
+        help="smallest maze size (default: the profile's declared range, else 3)",
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=None,
+        help="largest maze size (default: the profile's declared range, else 25)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -41,10 +56,13 @@ def run(a: argparse.Namespace) -> int:
         model = None
     lo = a.min_size or (model.min_size if model and model.min_size else 3)
     hi = a.max_size or (model.max_size if model and model.max_size else 25)
-    print(f"policy {loaded.info.source} (sha256 {loaded.info.sha256[:12]}...), "
-          f"device {loaded.info.device}, sizes {lo}..{hi}")
-    ev = evaluate(plain_runner(loaded.policy), loaded.info.device, a.seeds, lo, hi,
-                  progress=not a.no_progress)
+    print(
+        f"policy {loaded.info.source} (sha256 {loaded.info.sha256[:12]}...), "
+        f"device {loaded.info.device}, sizes {lo}..{hi}"
+    )
+    ev = evaluate(
+        plain_runner(loaded.policy), loaded.info.device, a.seeds, lo, hi, progress=not a.no_progress
+    )
     if a.json:
         a.json.write_text(json.dumps(ev.as_dict(), indent=2))
     print(format_evaluation(ev))
