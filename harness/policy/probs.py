@@ -6,11 +6,17 @@ operation: softmax over the 15 logits, then sum each group (LEFT, DOWN, UP, RIGH
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from harness.actions import ACTION_TO_MOVE, MOVE_ACTIONS, NUM_ACTIONS, Move
 
 _GROUP_INDEX = torch.as_tensor(ACTION_TO_MOVE, dtype=torch.long)
+# log(group size) from Python's scalar libm, not torch's vectorized log: torch picks its SIMD
+# kernel by CPU (AVX2, AVX-512), which can change the last bit and with it the planted
+# policies' weight hashes, which their profiles list.
+_LOG_GROUP_SIZES = tuple(math.log(len(MOVE_ACTIONS[m])) for m in Move)
 
 
 def probs5(logits: torch.Tensor) -> torch.Tensor:
@@ -40,5 +46,6 @@ def logits_for_moves(move_logits: torch.Tensor) -> torch.Tensor:
     """
     if move_logits.shape[-1] != len(Move):
         raise ValueError(f"expected {len(Move)} move logits, got {tuple(move_logits.shape)}")
-    sizes = torch.bincount(_GROUP_INDEX, minlength=len(Move)).to(move_logits)
-    return (move_logits - sizes.log()).index_select(-1, _GROUP_INDEX.to(move_logits.device))
+    log_sizes = torch.tensor(_LOG_GROUP_SIZES, dtype=torch.float64, device=move_logits.device)
+    logits = (move_logits.double() - log_sizes).to(move_logits.dtype)
+    return logits.index_select(-1, _GROUP_INDEX.to(move_logits.device))
