@@ -41,12 +41,13 @@ def test_ch1_channels_track_the_cheese(claim, subject, cheese_channels):
     p = claim.params
     placements, tol, thr = p.require("placements"), p.require("tolerance"), p.require("threshold")
     sample = claim.measure(
-        subject.stream(),
+        subject.stream(min_size=ch.MIN_TRACKING_SIZE),
         lambda mazes: ch.tracking(subject, mazes, placements, tol),
         n=p.n,
     )
     claim.add_note(
-        f"{placements} cheese placements per maze, mouse at the start; a hit is a positive "
+        f"{placements} cheese placements per maze (size >= {ch.MIN_TRACKING_SIZE}, cells not "
+        f"within {tol} channel cell(s) of the mouse's), mouse at the start; a hit is a positive "
         f"peak within {tol} channel cell(s) of the cheese's (chance about "
         f"{(2 * tol + 1) ** 2 / 256:.3f})"
     )

@@ -28,11 +28,27 @@ from harness.maze.maze import Cell, Maze
 from harness.policy.geometry import channel_cell
 
 
-def cheese_placements(maze: Maze, k: int) -> list[Maze]:
-    """``k`` copies of the maze with the cheese on distinct random free cells (seeded by the
-    level seed), mouse at the start."""
+#: Smallest maze size for peak-tracking statistics: a 3 x 3 maze spans about two channel
+#: cells, so no cheese cell there can be told apart from the mouse's at tolerance 1.
+MIN_TRACKING_SIZE = 7
+
+
+def cheese_placements(maze: Maze, k: int, tolerance: int = 1) -> list[Maze]:
+    """Up to ``k`` copies of the maze with the cheese on distinct random free cells (seeded by
+    the level seed), mouse at the start.
+
+    Only cells whose channel cell lies more than ``tolerance`` channel cells (Chebyshev) from
+    the mouse's are used: there a peak on the mouse cannot count as a peak on the cheese
+    (a mouse-tracking channel would otherwise pass for a cheese channel in small mazes).
+    """
     rng = np.random.default_rng([maze.seed or 0, 55])
-    free = [c for c in maze.free_cells if c != maze.start]
+    mouse = np.array(channel_cell(maze.to_outer(maze.start)))
+    free = [
+        c
+        for c in maze.free_cells
+        if c != maze.start
+        and np.abs(np.array(channel_cell(maze.to_outer(c))) - mouse).max() > tolerance
+    ]
     picks = rng.choice(len(free), size=min(k, len(free)), replace=False)
     return [maze.with_cheese(free[i]) for i in sorted(picks)]
 
@@ -53,11 +69,16 @@ def channel_peak_hit_rates(
     subject: Subject, mazes: Sequence[Maze], placements: int, tolerance: int
 ) -> np.ndarray:
     """(mazes, channels): share of cheese placements at which each channel's positive peak
-    sits at the cheese's channel cell."""
-    placed = [p for m in mazes for p in cheese_placements(m, placements)]
-    owners = np.repeat(
-        np.arange(len(mazes)), [min(placements, len(m.free_cells) - 1) for m in mazes]
-    )
+    sits at the cheese's channel cell (see :func:`cheese_placements` for which cells)."""
+    per_maze = [cheese_placements(m, placements, tolerance) for m in mazes]
+    empty = [m.seed for m, ps in zip(mazes, per_maze, strict=True) if not ps]
+    if empty:
+        raise ValueError(
+            f"mazes with seeds {empty[:5]} have no free cell more than {tolerance} channel "
+            f"cell(s) from the mouse; sample mazes of size >= {MIN_TRACKING_SIZE}"
+        )
+    placed = [p for ps in per_maze for p in ps]
+    owners = np.repeat(np.arange(len(mazes)), [len(ps) for ps in per_maze])
     maps = activations(subject, placed)[subject.layer]
     cells = [channel_cell(p.to_outer(p.cheese)) for p in placed]
     hits = peak_hits(maps, cells, tolerance)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.experiments.channels import channel_peak_hit_rates
+from harness.experiments.channels import MIN_TRACKING_SIZE, channel_peak_hit_rates
 from harness.experiments.subject import Subject
 from harness.maze.streams import maze_stream, take
 
@@ -40,13 +40,15 @@ class ChannelRanking:
 def rank_channels(
     subject: Subject, mazes: int = 40, placements: int = 6, tolerance: int = 1, base_seed: int = 0
 ) -> ChannelRanking:
-    sample = take(maze_stream(base_seed, subject.where()), mazes)
+    sample = take(maze_stream(base_seed, subject.where(min_size=MIN_TRACKING_SIZE)), mazes)
     rates = channel_peak_hit_rates(subject, sample, placements, tolerance)
     return ChannelRanking(subject.layer, rates.mean(0), (2 * tolerance + 1) ** 2 / 256, mazes)
 
 
 def profile_draft(name: str, sha256: str, ranking: ChannelRanking, min_rate: float) -> str:
     cheese = ranking.cheese_channels(min_rate)
+    # single-channel claims (CH2/3/5, RS3) take the channel that tracks the cheese best
+    best = [ranking.ranked()[0][0]] if cheese else []
     top = ", ".join(f"{c}: {r:.2f}" for c, r in ranking.ranked()[:15])
     return "\n".join(
         [
@@ -66,16 +68,16 @@ def profile_draft(name: str, sha256: str, ranking: ChannelRanking, min_rate: flo
             f"non_cheese_channels = {ranking.control_channels()}",
             "",
             "[claims.CH2]",
-            f"channels = {cheese[:1]}",
+            f"channels = {best}",
             "",
             "[claims.CH3]",
-            f"channels = {cheese[:1]}",
+            f"channels = {best}",
             "",
             "[claims.CH5]",
-            f"channels = {cheese[:1]}",
+            f"channels = {best}",
             "",
             "[claims.RS3]",
-            f"channels = {[*cheese[:1], *ranking.control_channels(1)]}",
+            f"channels = {[*best, *ranking.control_channels(1)]}",
             "",
         ]
     )
