@@ -39,4 +39,4 @@ def test_the_draft_is_a_loadable_profile_naming_the_best_channel(ranking, tmp_pa
     assert CHEESE_CHANNEL not in profile.model.non_cheese_channels
     for claim_id in ("CH2", "CH3", "CH5"):
         assert list(profile.claim(claim_id).channels) == [CHEESE_CHANNEL]
-    assert list(profile.claim("RS3").channels)[0] == CHEESE_CHANNEL
+    assert tuple(profile.claim("RS3").channels)[:1] == (CHEESE_CHANNEL,)

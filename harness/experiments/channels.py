@@ -27,7 +27,6 @@ from harness.maze.grid import distances_from
 from harness.maze.maze import Cell, Maze
 from harness.policy.geometry import channel_cell
 
-
 #: Smallest maze size for peak-tracking statistics: a 3 x 3 maze spans about two channel
 #: cells, so no cheese cell there can be told apart from the mouse's at tolerance 1.
 MIN_TRACKING_SIZE = 7
