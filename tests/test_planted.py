@@ -294,3 +294,24 @@ def test_registry_metadata_and_sources():
     assert next(default.parameters()).dtype == torch.float32 and not default.training
     record = json.loads(json.dumps(info_sat.to_dict()))
     assert record["planted"]["cheese_cap"] == 1.0 and record["source"] == "planted:saturating"
+
+
+def test_planted_identity_does_not_depend_on_the_thread_count():
+    """The least-squares read-out's rounding once gave -0.0 or 0.0 depending on BLAS threads,
+    and with it a different sha256 (which the planted profiles list)."""
+    from harness.policy.checkpoint import state_dict_sha256
+    from harness.policy.planted import _built_state, planted_state_dict
+
+    threads = torch.get_num_threads()
+    digests = set()
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            _built_state.cache_clear()
+            digests.add(state_dict_sha256(planted_state_dict("saturating")))
+    finally:
+        torch.set_num_threads(threads)
+        _built_state.cache_clear()
+    assert len(digests) == 1
+    zero = {"w": torch.tensor([0.0, 1.0])}
+    assert state_dict_sha256({"w": torch.tensor([-0.0, 1.0])}) == state_dict_sha256(zero)

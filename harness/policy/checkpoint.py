@@ -99,10 +99,14 @@ def checkpoint_sha256(path: str | os.PathLike) -> str:
 
 
 def state_dict_sha256(state_dict: StateDict) -> str:
-    """sha256 of a canonical serialization (sorted keys, dtype, shape, float32 bytes)."""
+    """sha256 of a canonical serialization (sorted keys, dtype, shape, float32 bytes).
+
+    -0.0 counts as 0.0: the two are the same weight, and which one a computation yields can
+    depend on the thread count (summation order), which must not change an identity.
+    """
     digest = hashlib.sha256()
     for key in sorted(state_dict):
-        t = state_dict[key].detach().to("cpu", torch.float32).contiguous()
+        t = state_dict[key].detach().to("cpu", torch.float32).contiguous() + 0.0
         digest.update(f"{key}|{list(t.shape)}|float32\n".encode())
         digest.update(t.numpy().tobytes())
     return digest.hexdigest()

@@ -253,7 +253,9 @@ def _pattern_readout(policy: ImpalaPolicy, src_channel: int) -> torch.Tensor:
     targets = torch.cat([cells.double(), torch.ones(len(cells), 1, dtype=torch.double)], 1)
     # The solution is integral; rounding makes the weights identical on every machine and
     # the float32 read-out exact.
-    solution = torch.linalg.lstsq(patterns, targets, driver="gelsd").solution.round()
+    # (+ 0.0 turns the -0.0 that tiny negative residuals round to into 0.0: which zeros come
+    # out signed depends on the BLAS thread count.)
+    solution = torch.linalg.lstsq(patterns, targets, driver="gelsd").solution.round() + 0.0
     if not torch.equal(patterns @ solution, targets):
         raise AssertionError("block-3 patterns do not determine the map cell")  # construction bug
     return solution.float()
