@@ -27,9 +27,7 @@ L = "embedder.block2.res1.resadd_out"
 @pytest.fixture(scope="module")
 def mazes():
     cells = cheese_channel_cells()
-    stream = (
-        m for m in maze_stream(0) if m.has_decision_square and cells[m.to_outer(m.cheese)]
-    )
+    stream = (m for m in maze_stream(0) if m.has_decision_square and cells[m.to_outer(m.cheese)])
     return take(stream, 6)
 
 
@@ -64,7 +62,8 @@ def test_no_cheese_baseline_puts_everything_on_the_cheese_cell(mazes, obs):
         rows = torch.arange(len(mazes))
         gap = probs5(policy(obs)[0])[rows, moves] - probs5(policy(nobs)[0])[rows, moves]
     for i, cell in enumerate(cheese_cells(mazes)):
-        assert float(attr[i].abs().sum()) == pytest.approx(float(attr[i, CHEESE_CHANNEL][cell].abs()))
+        on_cell = float(attr[i, CHEESE_CHANNEL][cell].abs())
+        assert float(attr[i].abs().sum()) == pytest.approx(on_cell)
     # completeness: the attributions sum to the output difference (IG's Riemann error aside)
     np.testing.assert_allclose(attr.sum((1, 2, 3)).numpy(), gap.numpy(), atol=0.05)
     observed, area = share_near(spatial_map(attr), cheese_cells(mazes), 0)
@@ -102,7 +101,7 @@ def test_bad_targets_raise(obs):
     policy = planted("cheese-seeker")
     with pytest.raises(ValueError, match="targets for"):
         layer_attribution(policy, obs, L, [0, 1])
-    with pytest.raises(ValueError, match="0..4"):
+    with pytest.raises(ValueError, match=r"0\.\.4"):
         layer_attribution(policy, obs, L, [7] * len(obs))
     with pytest.raises(ValueError, match="'value'"):
         layer_attribution(policy, obs, L, "logit")

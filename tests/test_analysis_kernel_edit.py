@@ -16,12 +16,12 @@ from harness.analysis.kernel_edit import (
     reading_conv,
 )
 from harness.behavior.decision import decision_moves, decision_probs
-from harness.behavior.vfield import policy_probs
 from harness.behavior.forward import plain_runner
+from harness.behavior.vfield import policy_probs
 from harness.hooks import UnknownLayerError, layer_shapes, run_with_interventions
 from harness.interventions import InterventionShapeError
-from harness.maze.streams import maze_stream, take
 from harness.maze.render import observations
+from harness.maze.streams import maze_stream, take
 from harness.policy.impala import ImpalaPolicy
 from harness.policy.planted import CHEESE_CHANNEL, cheese_channel_cells, planted
 

@@ -78,7 +78,7 @@ def test_thumbnails_and_top_examples(fitted):
 
 def test_bad_inputs_raise():
     acts = torch.rand(2, 4, 3, 3)
-    with pytest.raises(ValueError, match="k must be in 1..4"):
+    with pytest.raises(ValueError, match=r"k must be in 1\.\.4"):
         fit_layer_nmf(acts, 5)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         fit_layer_nmf(torch.rand(4, 3), 2)
