@@ -30,6 +30,9 @@ CLAIM_IDS = {
     "TR1",
     "TR2",
     "TR3",
+    "AT1",
+    "NM1",
+    "ED1",
 }
 
 

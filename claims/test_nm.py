@@ -1,0 +1,93 @@
+"""NM: NMF directions of the layer (issue 7). The NMF is fitted once on a fixed fit set
+(profile NM1 params), its cheese direction chosen there, and measured on fresh mazes."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.experiments import directions as dr
+from harness.experiments.subject import ProfileFactMissing
+from harness.maze.render import observe_uint8
+from harness.stats import all_of, paired_difference
+
+
+def attach_thumbnails(claim, subject, found: dr.CheeseDirection, highlight) -> None:
+    """Loadings and top dataset patches of every direction (a failure is only a note)."""
+    try:
+        mazes = list(found.fit_mazes)
+        images = observe_uint8(mazes)
+        maps = dr.direction_maps(subject, found.nmf, mazes)
+        fig = dr_thumbnails(found, images, maps, highlight)
+        claim.add_figure("nmf_directions", fig, "NMF directions: loadings, top-exciting patches")
+    except Exception as exc:
+        claim.add_note(f"NMF figure failed: {type(exc).__name__}: {exc}")
+
+
+def dr_thumbnails(found, images, maps, highlight):
+    from harness.analysis.nmf import thumbnail_figure
+
+    return thumbnail_figure(
+        found.nmf,
+        images,
+        maps,
+        highlight=highlight,
+        title=f"NMF of relu({found.nmf.layer}); cheese direction = dir {found.index} "
+        "(orange bars: profile cheese channels)",
+    )
+
+
+@pytest.mark.claim(
+    id="NM1",
+    title="One NMF direction of the layer tracks the cheese and loads on the cheese channels",
+    source="issue 7 (rl-vision NMF, seed 002; CH1)",
+    hypothesis="NMF of the layer's positive part over many observations has a direction whose "
+    "positive peak sits at the cheese's channel cell more often than the other directions' "
+    "peaks do (by more than the threshold), and whose response is carried mostly (more than "
+    "share_threshold) by the profile's cheese channels.",
+)
+def test_nm1_nmf_direction_tracks_the_cheese(claim, subject):
+    try:
+        cheese = subject.require_cheese_channels()
+    except ProfileFactMissing as exc:
+        pytest.skip(str(exc))
+    p = claim.params
+    s = dr.fit_settings(claim.profile.claim("NM1"))
+    thr, share_thr = p.require("threshold"), p.require("share_threshold")
+    found = dr.cheese_direction(subject, s)
+    share = found.nmf.loading_share(found.index, cheese)
+    claim.add_note(
+        f"NMF of relu({subject.layer}) with {found.nmf.k} components on {len(found.fit_mazes)} "
+        f"observations (levels from {s.fit_seed}, {s.positions} mouse cells each; "
+        f"{found.nmf.clipped_share:.1%} of the activation mass was negative and clipped). "
+        f"Cheese direction: dir {found.index} (fit-set hit rates "
+        f"{', '.join(f'{r:.2f}' for r in found.fit_hit_rates)}); share of its squared norm on "
+        f"the cheese channels {list(cheese)}: {share:.2f}"
+    )
+    sample = claim.measure(
+        subject.stream(),
+        lambda mazes: dr.nmf_tracking(subject, found, mazes, cheese, s),
+        n=p.n,
+    )
+
+    def analysis(v, alpha):
+        return all_of(
+            paired_difference(
+                v["hit_direction"],
+                v["hit_other_directions"],
+                threshold=thr,
+                alpha=alpha,
+                names=("hit_direction", "hit_other_directions"),
+                label="the direction's peak follows the cheese",
+            ),
+            paired_difference(
+                v["cheese_channel_share"],
+                threshold=share_thr,
+                alpha=alpha,
+                names=("cheese_channel_share", ""),
+                label="its response is carried by the cheese channels",
+            ),
+        )
+
+    result = sample.analyze(analysis)
+    attach_thumbnails(claim, subject, found, cheese)
+    claim.conclude(result)

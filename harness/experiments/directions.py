@@ -1,0 +1,233 @@
+"""Experiments with channel-space directions (AT1, NM1, ED1): where integrated gradients of
+P(cheese) land, an NMF direction that tracks the cheese, and a policy edited to ignore it.
+
+The NMF is fitted once per policy and settings on a fixed *fit set* (mazes from
+``fit_seed`` on, disjoint from the claims' seeds, the mouse on several random cells each),
+and its cheese direction is chosen there too (the direction whose positive peak most often
+sits at the cheese's channel cell, as in CH1). The claims then measure that fixed direction
+on fresh mazes, so the choice cannot overfit the tested sample.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from harness.analysis.attribution import (
+    layer_activations,
+    layer_attribution,
+    share_near,
+    spatial_map,
+)
+from harness.analysis.kernel_edit import ProjectOut, as_direction, project_out_of_kernels
+from harness.analysis.nmf import LayerNMF, fit_layer_nmf
+from harness.behavior.decision import at_decision_squares, decision_moves
+from harness.experiments.activations import activations
+from harness.experiments.channels import cheese_placements, peak_hits
+from harness.experiments.measure import decisions, field_changes, fields
+from harness.experiments.subject import Subject
+from harness.maze.maze import Maze
+from harness.maze.render import observations
+from harness.maze.streams import maze_stream, take
+from harness.policy.geometry import channel_cell
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How the NMF is fitted and its cheese direction chosen (profile params of NM1)."""
+
+    components: int = 6
+    fit_mazes: int = 40
+    positions: int = 4  # mouse cells per fit maze
+    fit_seed: int = 5_000_000
+    placements: int = 6  # cheese cells per maze when scoring tracking
+    tolerance: int = 1
+
+
+def fit_settings(params) -> FitSettings:
+    """Settings from a profile's NM1 section (ED1 reuses NM1's direction, hence its table)."""
+    names = ("components", "fit_mazes", "positions", "fit_seed", "placements", "tolerance")
+    return FitSettings(**{k: int(params.require(k)) for k in names})
+
+
+@dataclass(frozen=True, eq=False)
+class CheeseDirection:
+    nmf: LayerNMF
+    index: int  # the chosen direction
+    fit_hit_rates: np.ndarray  # (k,) peak-at-cheese rate of every direction on the fit set
+    fit_mazes: tuple[Maze, ...]
+
+    @property
+    def vector(self) -> np.ndarray:
+        return self.nmf.directions[self.index]
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fit_set(subject: Subject, s: FitSettings) -> list[Maze]:
+    """The fit mazes, each with the mouse on ``positions`` random cells (cheese present)."""
+    mazes = take(maze_stream(s.fit_seed, subject.where()), s.fit_mazes)
+    out = []
+    for m in mazes:
+        rng = np.random.default_rng([m.seed or 0, 7])
+        cells = m.mouse_cells
+        picks = rng.choice(len(cells), size=min(s.positions, len(cells)), replace=False)
+        out += [m.with_mouse(cells[i]) for i in sorted(picks)]
+    return out
+
+
+def direction_maps(subject: Subject, nmf: LayerNMF, mazes: Sequence[Maze]) -> np.ndarray:
+    return nmf.maps(activations(subject, list(mazes))[subject.layer])
+
+
+@dataclass(frozen=True, eq=False)
+class Tracking:
+    """Per maze: each direction's peak-at-cheese rate over the cheese placements (mouse at
+    the start), and the share of a direction's response the cheese channels carry."""
+
+    rates: np.ndarray  # (mazes, k)
+    placed: list[Maze]
+    maps: np.ndarray  # (placements, k, H, W)
+    acts: np.ndarray  # (placements, C, H, W), clipped at zero
+
+
+def tracking(
+    subject: Subject, nmf: LayerNMF, mazes: Sequence[Maze], placements: int, tolerance: int
+) -> Tracking:
+    placed, owners = [], []
+    for i, m in enumerate(mazes):
+        ps = cheese_placements(m.with_mouse(m.start), placements)
+        placed += ps
+        owners += [i] * len(ps)
+    acts = activations(subject, placed)[subject.layer]
+    maps = nmf.maps(acts)
+    cells = [channel_cell(p.to_outer(p.cheese)) for p in placed]
+    hits = peak_hits(torch.as_tensor(maps), cells, tolerance)
+    owners = np.array(owners)
+    rates = np.stack([hits[owners == i].mean(0) for i in range(len(mazes))])
+    return Tracking(rates, placed, maps, np.maximum(acts.cpu().numpy(), 0))
+
+
+def cheese_direction(subject: Subject, s: FitSettings) -> CheeseDirection:
+    """NMF of the subject's layer on the fit set and the direction that tracks the cheese
+    best there (cached per policy and settings)."""
+    per_policy = _CACHE.setdefault(subject.policy, {})
+    key = (subject.layer, s)
+    if key not in per_policy:
+        mazes = fit_set(subject, s)
+        acts = activations(subject, mazes)[subject.layer]
+        nmf = fit_layer_nmf(acts, min(s.components, acts.shape[1]), subject.layer)
+        firsts = [m for i, m in enumerate(mazes) if i % s.positions == 0]
+        mean = tracking(subject, nmf, firsts, s.placements, s.tolerance).rates.mean(0)
+        per_policy[key] = CheeseDirection(nmf, int(np.argmax(mean)), mean, tuple(mazes))
+    return per_policy[key]
+
+
+# ------------------------------------------------------------------------------ NM1
+def nmf_tracking(
+    subject: Subject,
+    found: CheeseDirection,
+    mazes: Sequence[Maze],
+    cheese: Sequence[int],
+    s: FitSettings,
+) -> dict[str, np.ndarray]:
+    """NM1 columns per maze: the chosen direction's hit rate, the other directions' mean,
+    and the share of the direction's response (u . relu(x), summed over the maze's cheese
+    placements and cells) that the cheese channels carry (0 when it never responds)."""
+    t = tracking(subject, found.nmf, mazes, s.placements, s.tolerance)
+    others = [j for j in range(found.nmf.k) if j != found.index]
+    response = np.einsum("nchw,c->nc", t.acts, found.vector)
+    per_row = np.stack([response[:, list(cheese)].sum(1), response.sum(1)], 1)
+    share = np.zeros(len(mazes))
+    start = 0
+    for i in range(len(mazes)):
+        n = len(cheese_placements(mazes[i].with_mouse(mazes[i].start), s.placements))
+        part, total = per_row[start : start + n].sum(0)
+        share[i] = part / total if total > 0 else 0.0
+        start += n
+    return {
+        "hit_direction": t.rates[:, found.index],
+        "hit_other_directions": t.rates[:, others].mean(1) if others else np.zeros(len(mazes)),
+        "cheese_channel_share": share,
+    }
+
+
+# ------------------------------------------------------------------------------ AT1
+def decision_attribution(
+    subject: Subject, mazes: Sequence[Maze], steps: int, baseline: str = "zero"
+) -> tuple[torch.Tensor, np.ndarray]:
+    """IG of P(move toward the cheese) at each decision square w.r.t. the subject's layer:
+    (N, C, H, W) attributions and the move indices used."""
+    placed = at_decision_squares(mazes)
+    moves = decision_moves(mazes).to_cheese
+    obs = observations(placed, subject.device)
+    base = None
+    if baseline == "no_cheese":
+        nobs = observations([m.without_cheese() for m in placed], subject.device)
+        base = layer_activations(subject.policy, nobs, subject.layer)
+    elif baseline != "zero":
+        raise ValueError(f"baseline must be 'zero' or 'no_cheese', got {baseline!r}")
+    attr = layer_attribution(subject.policy, obs, subject.layer, moves, base, steps)
+    return attr, moves
+
+
+def attribution_near_cheese(
+    subject: Subject, mazes: Sequence[Maze], radius: int, steps: int, baseline: str = "zero"
+) -> dict[str, np.ndarray]:
+    """AT1 columns: share of positive attribution within ``radius`` channel cells of the
+    cheese, and the share of the map's area there."""
+    attr, _ = decision_attribution(subject, mazes, steps, baseline)
+    cells = [channel_cell(m.to_outer(m.cheese)) for m in mazes]
+    observed, area = share_near(spatial_map(attr).cpu(), cells, radius)
+    return {"share_near_cheese": observed, "area_share": area, "excess": observed - area}
+
+
+# ------------------------------------------------------------------------------ ED1
+def edited_subject(subject: Subject, layers: Sequence[str], direction: np.ndarray) -> Subject:
+    """The subject with a kernel-edited copy of its policy (cached per direction)."""
+    per_policy = _CACHE.setdefault(subject.policy, {})
+    key = ("edit", tuple(layers), tuple(np.round(direction, 12)))
+    if key not in per_policy:
+        per_policy[key] = project_out_of_kernels(subject.policy, list(layers), direction)
+    return replace(subject, policy=per_policy[key])
+
+
+def random_directions(mazes: Sequence[Maze], channels: int) -> torch.Tensor:
+    """One Gaussian unit direction per maze, seeded by its level seed."""
+    out = []
+    for m in mazes:
+        g = torch.Generator().manual_seed(int(m.seed or 0) + 7_000_000)
+        out.append(as_direction(torch.randn(channels, generator=g), channels))
+    return torch.stack(out)
+
+
+def edit_effects(
+    subject: Subject, mazes: Sequence[Maze], layers: Sequence[str], direction: np.ndarray
+) -> dict[str, np.ndarray]:
+    """ED1 columns: P(cheese) at the DS unpatched, with the kernels edited to ignore
+    ``direction``, and with each maze's random direction projected out at the same layers
+    (the activation twin of the kernel edit); field change off the cheese path."""
+    edited = edited_subject(subject, layers, direction)
+    base = decisions(subject, mazes)
+    after = decisions(edited, mazes)
+    rand = random_directions(mazes, len(direction)).to(subject.device)
+
+    def random_edit(owners: np.ndarray) -> list[ProjectOut]:
+        idx = torch.as_tensor(owners, device=rand.device)
+        return [ProjectOut(layer, rand[idx], "random_direction") for layer in layers]
+
+    randomized = decisions(subject, mazes, random_edit)
+    changes = field_changes(fields(subject, mazes), fields(edited, mazes), "edit")
+    return {
+        "unpatched": base.p_cheese,
+        "edited": after.p_cheese,
+        "random_edited": randomized.p_cheese,
+        "drop": base.p_cheese - after.p_cheese,
+        "random_drop": base.p_cheese - randomized.p_cheese,
+        **changes,
+    }
