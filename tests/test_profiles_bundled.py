@@ -30,6 +30,7 @@ CLAIM_IDS = {
     "TR1",
     "TR2",
     "TR3",
+    "DR1",
 }
 
 
