@@ -33,6 +33,7 @@ CLAIM_IDS = {
     "AT1",
     "NM1",
     "ED1",
+    "DR1",
 }
 
 
