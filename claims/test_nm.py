@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.experiments import directions as dr
+from harness.experiments.channels import MIN_TRACKING_SIZE
 from harness.experiments.subject import ProfileFactMissing
 from harness.maze.render import observe_uint8
 from harness.stats import all_of, paired_difference
@@ -64,7 +65,7 @@ def test_nm1_nmf_direction_tracks_the_cheese(claim, subject):
         f"the cheese channels {list(cheese)}: {share:.2f}"
     )
     sample = claim.measure(
-        subject.stream(),
+        subject.stream(min_size=MIN_TRACKING_SIZE),
         lambda mazes: dr.nmf_tracking(subject, found, mazes, cheese, s),
         n=p.n,
     )

@@ -27,7 +27,7 @@ from harness.analysis.kernel_edit import ProjectOut, as_direction, project_out_o
 from harness.analysis.nmf import LayerNMF, fit_layer_nmf
 from harness.behavior.decision import at_decision_squares, decision_moves
 from harness.experiments.activations import activations
-from harness.experiments.channels import cheese_placements, peak_hits
+from harness.experiments.channels import MIN_TRACKING_SIZE, cheese_placements, peak_hits
 from harness.experiments.measure import decisions, field_changes, fields
 from harness.experiments.subject import Subject
 from harness.maze.maze import Maze
@@ -101,7 +101,12 @@ def tracking(
 ) -> Tracking:
     placed, owners = [], []
     for i, m in enumerate(mazes):
-        ps = cheese_placements(m.with_mouse(m.start), placements)
+        ps = cheese_placements(m.with_mouse(m.start), placements, tolerance)
+        if not ps:
+            raise ValueError(
+                f"maze {m.seed} has no cheese cell more than {tolerance} channel cell(s) from "
+                f"the mouse; track the cheese on mazes of size >= {MIN_TRACKING_SIZE}"
+            )
         placed += ps
         owners += [i] * len(ps)
     acts = activations(subject, placed)[subject.layer]
@@ -122,7 +127,9 @@ def cheese_direction(subject: Subject, s: FitSettings) -> CheeseDirection:
         mazes = fit_set(subject, s)
         acts = activations(subject, mazes)[subject.layer]
         nmf = fit_layer_nmf(acts, min(s.components, acts.shape[1]), subject.layer)
-        firsts = [m for i, m in enumerate(mazes) if i % s.positions == 0]
+        firsts = [
+            m for i, m in enumerate(mazes) if i % s.positions == 0 and m.size >= MIN_TRACKING_SIZE
+        ]
         mean = tracking(subject, nmf, firsts, s.placements, s.tolerance).rates.mean(0)
         per_policy[key] = CheeseDirection(nmf, int(np.argmax(mean)), mean, tuple(mazes))
     return per_policy[key]
@@ -146,7 +153,7 @@ def nmf_tracking(
     share = np.zeros(len(mazes))
     start = 0
     for i in range(len(mazes)):
-        n = len(cheese_placements(mazes[i].with_mouse(mazes[i].start), s.placements))
+        n = len(cheese_placements(mazes[i].with_mouse(mazes[i].start), s.placements, s.tolerance))
         part, total = per_row[start : start + n].sum(0)
         share[i] = part / total if total > 0 else 0.0
         start += n
