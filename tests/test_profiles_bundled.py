@@ -72,3 +72,16 @@ def test_specific_profiles_fall_back_to_generic_key_by_key():
     assert cv6.params["random_scale"] == 0.25  # own param wins
     assert cv6.params.keys() >= generic.claim("CV6").params.keys()
     assert original.model.cheese_channels[4] == 55 and original.model.max_size == 25
+
+
+def test_the_bundled_policy_is_the_default_and_its_profile_and_card_name_its_hash():
+    from harness.policy import open_policy
+    from harness.policy.sources import BUNDLED_CHECKPOINT
+
+    if not BUNDLED_CHECKPOINT.is_file():
+        pytest.skip("no bundled checkpoint in this checkout")
+    loaded = open_policy("default", "cpu")
+    assert loaded.info.kind == "file" and loaded.info.scale == 1
+    assert resolve_profile(None, loaded.info.sha256).name == "bundled-default"
+    card = (BUNDLED_CHECKPOINT.parent / "TRAINING-CARD.md").read_text()
+    assert loaded.info.sha256 in card
