@@ -78,14 +78,38 @@ def transfer_decisions(subject: Subject, mazes: Sequence[Maze], min_offset: int)
     }
 
 
+#: Seeds scanned for a CV4 target maze before giving up.
+OFFSET_SEARCH_SEEDS = 20_000
+
+
 def offset_target(source: Maze, offset: int, search_from: int, subject: Subject) -> Maze:
     """A maze (not ``source``) with a DS whose cheese sits at the source's cheese cell moved
     ``offset`` columns (right if it fits in the world, else left)."""
     r, c = source.to_outer(source.cheese)
-    dc = offset if c + offset < source.world_dim else -offset
+    # stay inside the outer columns the subject's largest mazes cover: a cell outside them
+    # is in no maze the stream can yield, and the search would never end
+    first = (source.world_dim - subject.max_size) // 2
+    last = first + subject.max_size - 1
+    if c + offset <= last:
+        dc = offset
+    elif c - offset >= first:
+        dc = -offset
+    else:
+        raise ValueError(
+            f"no cell {offset} columns from outer column {c} lies in mazes of size <= "
+            f"{subject.max_size}"
+        )
     cell = shifted((r, c), (0, dc))
     where = subject.where(has_decision_square=True)
-    return next(islice(mazes_with_cheese_at(cell, search_from, where, exclude=[source.seed]), 1))
+    found = mazes_with_cheese_at(
+        cell, search_from, where, exclude=[source.seed], max_seeds=OFFSET_SEARCH_SEEDS
+    )
+    for maze in islice(found, 1):
+        return maze
+    raise LookupError(
+        f"no maze with a decision square and the cheese movable to outer cell {cell} among "
+        f"{OFFSET_SEARCH_SEEDS} seeds from {search_from}"
+    )
 
 
 def offset_transfer_drops(

@@ -93,6 +93,7 @@ def mazes_with_cheese_at(
     where: MazeFilter = ANY,
     exclude: Iterable[int] = (),
     move: bool = True,
+    max_seeds: int | None = None,
 ) -> Iterator[Maze]:
     """Mazes whose cheese sits at ``outer_cell`` of the 25 x 25 world.
 
@@ -100,9 +101,13 @@ def mazes_with_cheese_at(
     (and not the start) gets its cheese moved there; with ``move=False`` only levels whose
     generated cheese already lies there are kept (rare: about one in several hundred).
     The filter is applied to the *resulting* maze, so a DS filter refers to the new cheese.
+    ``max_seeds`` bounds the search (the stream ends after scanning that many seeds).
     """
     skip = set(exclude)
-    for seed in seeds_from(base_seed):
+    seeds = seeds_from(base_seed)
+    if max_seeds is not None:
+        seeds = itertools.islice(seeds, max_seeds)
+    for seed in seeds:
         if seed in skip:
             continue
         maze = Maze.from_seed(seed)
