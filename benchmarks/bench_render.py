@@ -9,28 +9,18 @@ edited mazes (mouse moved), rendered to float tensors (the number other tools re
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import median_time
 
 from harness.maze.codec import parse, serialize
 from harness.maze.maze import Maze, state_bytes_many
 from harness.maze.procgen_env import default_pool, level_state
 from harness.maze.render import observations
-
-
-def timed(fn, repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs (after one warm-up)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def edited_batch(size: int) -> list[Maze]:
@@ -51,11 +41,11 @@ def main() -> None:
     raw = level_state(0)
     state = parse(raw)
     n = 200
-    t_parse = timed(lambda: [parse(raw) for _ in range(n)], 3) / n
-    t_ser = timed(lambda: [serialize(state) for _ in range(n)], 3) / n
+    t_parse = median_time(lambda: [parse(raw) for _ in range(n)], 3) / n
+    t_ser = median_time(lambda: [serialize(state) for _ in range(n)], 3) / n
     maze = Maze.from_seed(0)
     cells = maze.mouse_cells
-    t_patch = timed(lambda: state_bytes_many(maze.with_mice(cells)), 5) / len(cells)
+    t_patch = median_time(lambda: state_bytes_many(maze.with_mice(cells)), 5) / len(cells)
     print(
         f"codec: parse {t_parse * 1e6:.0f} us, serialize {t_ser * 1e6:.0f} us per state "
         f"({len(raw)} bytes); template patch {t_patch * 1e6:.1f} us per edited state"
@@ -65,7 +55,7 @@ def main() -> None:
     rate = 0.0
     for size in (1, 64, 256):
         batch = edited_batch(size)
-        t = timed(lambda b=batch: observations(b), args.repeats)
+        t = median_time(lambda b=batch: observations(b), args.repeats)
         rate = size / t
         print(f"render batch {size:4d}: {rate:8.0f} obs/s  ({t * 1e3:.1f} ms per batch)")
     print(f"render_obs_per_s={rate:.0f}")

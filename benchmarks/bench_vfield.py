@@ -11,30 +11,21 @@ The last line is ``vfield_fraction_of_forward=<number>``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import median_time
 
 from harness.behavior.forward import CHUNK, plain_runner
 from harness.behavior.vfield import vector_fields
 from harness.maze.render import observations
 from harness.maze.streams import maze_stream, take
 from harness.policy import open_policy
-
-
-def best_of(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -57,8 +48,8 @@ def main() -> None:
             for i in range(0, len(obs), CHUNK):
                 policy(obs[i : i + CHUNK])
 
-    t_fwd = best_of(forward_only, args.repeats)
-    t_vf = best_of(lambda: vector_fields(runner, mazes, "cpu"), args.repeats)
+    t_fwd = median_time(forward_only, args.repeats)
+    t_vf = median_time(lambda: vector_fields(runner, mazes, "cpu"), args.repeats)
     fwd, vf = cells / t_fwd, cells / t_vf
     print(
         f"policy {loaded.info.source} (scale {loaded.info.scale}), {args.mazes} mazes, "

@@ -92,6 +92,7 @@ class Tracking:
 
     rates: np.ndarray  # (mazes, k)
     placed: list[Maze]
+    owners: np.ndarray  # (placements,) index of each placement's maze
     maps: np.ndarray  # (placements, k, H, W)
     acts: np.ndarray  # (placements, C, H, W), clipped at zero
 
@@ -115,7 +116,7 @@ def tracking(
     hits = peak_hits(torch.as_tensor(maps), cells, tolerance)
     owners = np.array(owners)
     rates = np.stack([hits[owners == i].mean(0) for i in range(len(mazes))])
-    return Tracking(rates, placed, maps, np.maximum(acts.cpu().numpy(), 0))
+    return Tracking(rates, placed, owners, maps, np.maximum(acts.cpu().numpy(), 0))
 
 
 def cheese_direction(subject: Subject, s: FitSettings) -> CheeseDirection:
@@ -151,12 +152,9 @@ def nmf_tracking(
     response = np.einsum("nchw,c->nc", t.acts, found.vector)
     per_row = np.stack([response[:, list(cheese)].sum(1), response.sum(1)], 1)
     share = np.zeros(len(mazes))
-    start = 0
     for i in range(len(mazes)):
-        n = len(cheese_placements(mazes[i].with_mouse(mazes[i].start), s.placements, s.tolerance))
-        part, total = per_row[start : start + n].sum(0)
+        part, total = per_row[t.owners == i].sum(0)
         share[i] = part / total if total > 0 else 0.0
-        start += n
     return {
         "hit_direction": t.rates[:, found.index],
         "hit_other_directions": t.rates[:, others].mean(1) if others else np.zeros(len(mazes)),
