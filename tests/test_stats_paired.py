@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
@@ -68,6 +68,10 @@ def test_t_verdict_is_where_the_interval_lies(values, threshold, alternative):
 @given(samples, finite)
 def test_signed_rank_interval_inverts_the_test(values, threshold):
     d = np.asarray(values)
+    # Duality is exact only without differences equal to the threshold: the signed-rank
+    # test's handling of such zeros has no counterpart in the Walsh-average interval
+    # (hypothesis found [0, 0, 1, 1, 1] at threshold 0: supported, interval low exactly 0).
+    assume(not np.any(d == threshold))
     r = paired_difference(d, threshold=threshold, test="wilcoxon")
     low, high = r.ci
     assert low <= r.estimate <= high
