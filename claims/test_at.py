@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from harness.analysis.attribution import attribution_figure, spatial_map
+from harness.claim.examples import first_seed
 from harness.experiments import directions as dr
-from harness.experiments.examples import first_seed
 from harness.maze.render import observe_uint8
 from harness.maze.streams import maze_stream, take
 from harness.policy.geometry import channel_cell
+from harness.stats import PairedDifference
 
 
 def attach_attribution_figure(claim, subject, result, steps: int, baseline: str) -> None:
@@ -39,21 +40,20 @@ def attach_attribution_figure(claim, subject, result, steps: int, baseline: str)
         claim.add_note(f"attribution figure failed: {type(exc).__name__}: {exc}")
 
 
-@pytest.mark.claim(
-    id="AT1",
-    title="Attribution of P(cheese) at the decision square concentrates near the cheese",
-    source="issue 7 (rl-vision attribution, seed 002)",
-    hypothesis="Per maze, the share of positive integrated-gradients attribution (summed over "
-    "channels at the layer) within `radius` channel cells of the cheese exceeds the share of "
-    "the map's area there, on average by more than the threshold.",
-)
+@pytest.mark.claim("AT1", source="issue 7 (rl-vision attribution, seed 002)")
 def test_at1_attribution_concentrates_near_the_cheese(claim, subject):
+    """Attribution of P(cheese) at the decision square concentrates near the cheese.
+
+    Per maze, the share of positive integrated-gradients attribution (summed over channels at
+    the layer) within `radius` channel cells of the cheese exceeds the share of the map's area
+    there, on average by more than the threshold.
+    """
     p = claim.params
     radius, steps = int(p.require("radius")), int(p.require("steps"))
     baseline = str(p.require("baseline"))
     sample = claim.measure(
         subject.stream(has_decision_square=True),
-        lambda mazes: dr.attribution_near_cheese(subject, mazes, radius, steps, baseline),
+        dr.AttributionNearCheese(subject, radius, steps, baseline),
         n=p.n,
     )
     claim.add_note(
@@ -61,8 +61,8 @@ def test_at1_attribution_concentrates_near_the_cheese(claim, subject):
         f"{subject.layer}, target P(first step toward the cheese) with the mouse on the DS; "
         "a maze with no positive attribution counts as share 0"
     )
-    result = sample.paired_difference(
-        "share_near_cheese", "area_share", threshold=p.require("threshold")
+    result = sample.test(
+        PairedDifference("share_near_cheese", "area_share", threshold=p.require("threshold"))
     )
     attach_attribution_figure(claim, subject, result, steps, baseline)
     claim.conclude(result)

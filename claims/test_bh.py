@@ -1,6 +1,7 @@
 """BH: behavioural statistics (CLAIMS.md; follow-up post 'Behavioural statistics for a
 maze-solving agent'). One data set per run: mazes with a decision square and the cheese
-outside the top-right 5 x 5; one episode outcome per maze."""
+outside the top-right 5 x 5; one episode outcome per maze. The horizon and the model's L1
+strength are the profile's shared ``behaviour`` table."""
 
 from __future__ import annotations
 
@@ -8,96 +9,69 @@ import numpy as np
 import pytest
 
 from harness.experiments import behavioural as bh
-from harness.stats import accuracy_vs_base_rate, all_of, equivalence, proportion
 
 
 def measure(claim, subject):
-    p = claim.profile.claim("BH1")
-    horizon = p.require("horizon")
+    horizon = claim.shared("behaviour").require("horizon")
     claim.add_note(
         f"outcome: reached or stood next to the cheese within {horizon} steps, drawn from its "
         "exact probability (Markov chain over cell and facing), one draw per maze"
     )
     return claim.measure(
         subject.stream(has_decision_square=True, cheese_in_top_right=False),
-        lambda mazes: bh.dataset(subject, mazes, horizon),
+        bh.Dataset(subject, horizon),
         n=claim.params.n,
         batch_size=32,
     )
 
 
-def c_of(claim) -> float:
-    return claim.profile.claim("BH1").require("l1_c")
+def l1_c(claim) -> float:
+    return claim.shared("behaviour").require("l1_c")
 
 
-@pytest.mark.claim(
-    id="BH1",
-    title="Three features predict cheese-getting well above the base rate",
-    source="follow-up post 'Behavioural statistics for a maze-solving agent'",
-    hypothesis="An L1 logistic regression on step and Euclidean distance DS->cheese and "
-    "Euclidean distance cheese->top-right predicts held-out outcomes better than always "
-    "guessing the majority outcome.",
-)
+@pytest.mark.claim("BH1", source="follow-up post 'Behavioural statistics for a maze-solving agent'")
 def test_bh1_features_predict_cheese_getting(claim, subject):
+    """Three features predict cheese-getting well above the base rate.
+
+    An L1 logistic regression on step and Euclidean distance DS->cheese and Euclidean distance
+    cheese->top-right predicts held-out outcomes better than always guessing the majority
+    outcome.
+    """
     sample = measure(claim, subject)
-    c, thr = c_of(claim), claim.params.require("threshold")
-
-    def analysis(v, alpha):
-        out = bh.held_out(v, bh.KEY_FEATURES, c)
-        claim.add_note(
-            "coefficients (z-scored features): "
-            + ", ".join(f"{k} {w:+.3f}" for k, w in out["coef"].items())
-            + f"; share of mazes getting the cheese {np.mean(v['got_cheese']):.3f}"
-        )
-        return accuracy_vs_base_rate(
-            out["correct"], base_rate=out["base_rate"], threshold=thr, alpha=alpha
-        )
-
-    claim.conclude(sample.analyze(analysis))
+    form = bh.HeldOutAccuracy(bh.KEY_FEATURES, l1_c(claim), claim.params.require("threshold"))
+    result = sample.test(form)
+    coefficients = result.effects["coefficients"]
+    claim.add_note(
+        "coefficients (z-scored features): "
+        + ", ".join(f"{k} {w:+.3f}" for k, w in coefficients.items())
+        + f"; share of mazes getting the cheese {np.mean(sample.values['got_cheese']):.3f}"
+    )
+    claim.conclude(result)
 
 
-@pytest.mark.claim(
-    id="BH2",
-    title="The three coefficients are negative and stable",
-    source="follow-up post 'Behavioural statistics for a maze-solving agent'",
-    hypothesis="Across many random splits and random sets of extra features, each of the three "
-    "key coefficients is negative in more than the threshold share of fits.",
-)
+@pytest.mark.claim("BH2", source="follow-up post 'Behavioural statistics for a maze-solving agent'")
 def test_bh2_coefficient_signs_are_stable(claim, subject):
+    """The three coefficients are negative and stable.
+
+    Across many random splits and random sets of extra features, each of the three key
+    coefficients is negative in more than the threshold share of fits.
+    """
     sample = measure(claim, subject)
     p = claim.params
-    fits, thr = p.require("fits"), p.require("threshold")
+    fits = p.require("fits")
     claim.add_note(
         f"{fits} fits on overlapping random splits: the shares' intervals treat fits as "
         "independent, which they are not; read them as descriptive"
     )
-
-    def analysis(v, alpha):
-        signs = bh.sign_fits(v, c_of(claim), fits)
-        return all_of(
-            *(
-                proportion(signs[f], threshold=thr, alpha=alpha, name=f"negative {f}", label=f)
-                for f in bh.KEY_FEATURES
-            )
-        )
-
-    claim.conclude(sample.analyze(analysis))
+    claim.conclude(sample.test(bh.SignStability(l1_c(claim), fits, p.require("threshold"))))
 
 
-@pytest.mark.claim(
-    id="BH3",
-    title="Decision-square distance to the top-right is an artifact",
-    source="follow-up post 'Behavioural statistics for a maze-solving agent'",
-    hypothesis="Adding the Euclidean distance DS->top-right to the three key features changes "
-    "held-out accuracy by less than the margin (TOST on paired per-maze correctness).",
-)
+@pytest.mark.claim("BH3", source="follow-up post 'Behavioural statistics for a maze-solving agent'")
 def test_bh3_ds_to_top_right_adds_nothing(claim, subject):
+    """Decision-square distance to the top-right is an artifact.
+
+    Adding the Euclidean distance DS->top-right to the three key features changes held-out
+    accuracy by less than the margin (TOST on paired per-maze correctness).
+    """
     sample = measure(claim, subject)
-    c, margin = c_of(claim), claim.params.require("margin")
-
-    def analysis(v, alpha):
-        without = bh.held_out(v, bh.KEY_FEATURES, c)
-        with_it = bh.held_out(v, (*bh.KEY_FEATURES, bh.ARTIFACT), c)
-        return equivalence(with_it["correct"], without["correct"], margin=margin, alpha=alpha)
-
-    claim.conclude(sample.analyze(analysis))
+    claim.conclude(sample.test(bh.AddedAccuracy(l1_c(claim), claim.params.require("margin"))))

@@ -2,305 +2,205 @@
 
 from __future__ import annotations
 
-import functools
+from functools import partial
 
 import pytest
 
 from harness.experiments import cheese_vector as cv
-from harness.experiments import counterexamples
-from harness.experiments.activations import cheese_vector
-from harness.experiments.examples import attach_example, edit_example
-from harness.experiments.measure import per_maze_vector
-from harness.stats import all_of, equivalence, paired_difference
+from harness.stats import AllOf, Equivalence, PairedDifference, Trend
 
 LAYER_NOTE = (
     "vector: activations at the profile's layer, mouse at the start, cheese minus no cheese"
 )
 
 
-@pytest.mark.claim(
-    id="CV1",
-    title="Subtracting the cheese vector makes the agent ignore cheese",
-    source="post 004; cheese-vector notebook (seed 000)",
-    hypothesis="On mazes with a decision square, subtracting each maze's own cheese vector "
-    "(c = -1) lowers P(cheese) at the decision square by more than the threshold.",
-)
+@pytest.mark.claim("CV1", source="post 004; cheese-vector notebook (seed 000)")
 def test_cv1_subtracting_the_cheese_vector(claim, subject):
+    """Subtracting the cheese vector makes the agent ignore cheese.
+
+    On mazes with a decision square, subtracting each maze's own cheese vector (c = -1) lowers
+    P(cheese) at the decision square by more than the threshold.
+    """
     p = claim.params
-    coeff = p.require("coefficient")
     claim.add_note(LAYER_NOTE)
-    sample = claim.measure(
-        subject.stream(has_decision_square=True),
-        lambda mazes: cv.own_vector_decisions(subject, mazes, coeff),
-        n=p.n,
+    experiment = cv.OwnVector(subject, p.require("coefficient"))
+    sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
+    result = sample.test(PairedDifference("unpatched", "patched", threshold=p.require("threshold")))
+    claim.attach_example(
+        result, experiment, "vector field before and after subtracting the maze's own cheese vector"
     )
-    claim.add_intervention(f"add {coeff:g} x own cheese_vector @ {subject.layer}")
-    result = sample.paired_difference("unpatched", "patched", threshold=p.require("threshold"))
-    attach_example(
-        claim,
-        result,
-        lambda maze: edit_example(
-            subject,
-            maze,
-            per_maze_vector(subject, cheese_vector(subject, [maze]), coeff, "cv"),
-            ("unpatched", f"c = {coeff:g}"),
-            "CV1: subtracting the cheese vector",
-        ),
-        "vector field before and after subtracting the maze's own cheese vector",
-    )
-
-    def p_cheese_does_not_fall(maze):
-        d = cv.own_vector_decisions(subject, [maze], coeff)
-        return d["patched"][0] >= d["unpatched"][0]
-
-    counterexamples.record(
-        claim,
-        counterexamples.search_for(
-            claim, p_cheese_does_not_fall, subject.where(has_decision_square=True)
-        ),
+    claim.search_counterexamples(
+        experiment.p_cheese_does_not_fall,
+        subject.where(has_decision_square=True),
         "P(cheese) at the decision square does not fall",
-        lambda maze: edit_example(
-            subject,
-            maze,
-            per_maze_vector(subject, cheese_vector(subject, [maze]), coeff, "cv"),
-            ("unpatched", f"c = {coeff:g}"),
-            "CV1 counterexample",
-        ),
+        example=experiment,
     )
     claim.conclude(result)
 
 
-@pytest.mark.claim(
-    id="CV2",
-    title="Adding the cheese vector does (almost) nothing",
-    source="cheese-vector notebook (seed 000)",
-    hypothesis="With c = +1 the mean change of P(cheese) at the decision square lies within "
-    "the declared margin (TOST); 'no significant difference' is not a pass.",
-)
+@pytest.mark.claim("CV2", source="cheese-vector notebook (seed 000)")
 def test_cv2_adding_the_cheese_vector(claim, subject):
+    """Adding the cheese vector does (almost) nothing.
+
+    With c = +1 the mean change of P(cheese) at the decision square lies within the declared
+    margin (TOST); 'no significant difference' is not a pass.
+    """
     p = claim.params
-    coeff = p.require("coefficient")
-    sample = claim.measure(
-        subject.stream(has_decision_square=True),
-        lambda mazes: cv.own_vector_decisions(subject, mazes, coeff),
-        n=p.n,
-    )
-    claim.add_intervention(f"add {coeff:g} x own cheese_vector @ {subject.layer}")
     margin = p.require("margin")
-    result = sample.equivalence("patched", "unpatched", margin=margin)
-
-    def p_cheese_moves(maze):
-        d = cv.own_vector_decisions(subject, [maze], coeff)
-        return abs(d["patched"][0] - d["unpatched"][0]) > margin
-
-    counterexamples.record(
-        claim,
-        counterexamples.search_for(claim, p_cheese_moves, subject.where(has_decision_square=True)),
+    experiment = cv.OwnVector(subject, p.require("coefficient"))
+    sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
+    result = sample.test(Equivalence("patched", "unpatched", margin=margin))
+    claim.search_counterexamples(
+        partial(experiment.p_cheese_moves_more_than, margin),
+        subject.where(has_decision_square=True),
         f"adding the vector moves P(cheese) at the decision square by more than {margin:g}",
     )
     claim.conclude(result)
 
 
-@pytest.mark.claim(
-    id="CV3",
-    title="The vector does not transfer to mazes with the cheese elsewhere",
-    source="cheese-vector notebook (seed 000)",
-    hypothesis="Maze A's vector subtracted in maze B (cheese at least min_offset cells away) "
-    "changes P(cheese) within the margin, and much less than B's own vector does.",
-)
+@pytest.mark.claim("CV3", source="cheese-vector notebook (seed 000)")
 def test_cv3_no_transfer_to_other_cheese_locations(claim, subject):
+    """The vector does not transfer to mazes with the cheese elsewhere.
+
+    Maze A's vector subtracted in maze B (cheese at least min_offset cells away) changes
+    P(cheese) within the margin, and much less than B's own vector does.
+    """
     p = claim.params
-    margin, min_offset = p.require("margin"), p.require("min_offset")
+    margin = p.require("margin")
     sample = claim.measure(
         subject.stream(has_decision_square=True),
-        lambda mazes: cv.transfer_decisions(subject, mazes, min_offset),
+        cv.Transfer(subject, p.require("min_offset")),
         n=p.n,
     )
-    claim.add_intervention(f"add -1 x cheese_vector of another maze @ {subject.layer}")
-
-    def analysis(v, alpha):
-        return all_of(
-            equivalence(v["transfer_change"], margin=margin, alpha=alpha, label="transfer ~ 0"),
-            paired_difference(
-                v["own_drop"],
-                v["transfer_drop"],
-                threshold=margin,
-                alpha=alpha,
-                names=("own_drop", "transfer_drop"),
-                label="own drop exceeds transfer drop",
-            ),
-        )
-
-    claim.conclude(sample.analyze(analysis))
+    form = AllOf(
+        Equivalence("transfer_change", margin=margin, label="transfer ~ 0"),
+        PairedDifference(
+            "own_drop",
+            "transfer_drop",
+            threshold=margin,
+            label="own drop exceeds transfer drop",
+        ),
+    )
+    claim.conclude(sample.test(form))
 
 
-OFFSETS = (0, 1, 2, 3, 5)
-
-
-@pytest.mark.claim(
-    id="CV4",
-    title="The vector transfers to mazes with cheese at the same cell, degrading with offset",
-    source="cheese-vector notebook (seed 000)",
-    hypothesis="Maze A's vector lowers P(cheese) in maze B whose cheese is at A's cheese cell "
-    "(offset 0); at offset d > 0 the drop is smaller than at offset 0.",
-)
-@pytest.mark.parametrize("offset", OFFSETS, ids=lambda d: f"offset={d}")
+@pytest.mark.claim("CV4", source="cheese-vector notebook (seed 000)")
+@pytest.mark.parametrize("offset", (0, 1, 2, 3, 5), ids=lambda d: f"offset={d}")
 def test_cv4_transfer_at_an_offset(claim, subject, offset):
+    """The vector transfers to mazes with cheese at the same cell, degrading with offset.
+
+    Maze A's vector lowers P(cheese) in maze B whose cheese is at A's cheese cell (offset 0); at
+    offset d > 0 the drop is smaller than at offset 0.
+    """
     p = claim.params
     levels = (0,) if offset == 0 else (0, offset)
     sample = claim.measure(
-        subject.stream(has_decision_square=True),
-        lambda mazes: cv.offset_transfer_drops(subject, mazes, levels),
-        n=p.n,
+        subject.stream(has_decision_square=True), cv.OffsetTransfer(subject, levels), n=p.n
     )
-    claim.add_intervention(f"add -1 x cheese_vector of a maze with cheese {offset} cells away")
     if offset == 0:
-        result = sample.paired_difference(
-            "drop_offset_0", threshold=p.require("offset_zero_threshold")
-        )
+        form = PairedDifference("drop_offset_0", threshold=p.require("offset_zero_threshold"))
     else:
-        result = sample.paired_difference(
+        form = PairedDifference(
             "drop_offset_0", f"drop_offset_{offset}", threshold=p.require("threshold")
         )
-    claim.conclude(result)
+    claim.conclude(sample.test(form))
 
 
-@pytest.mark.claim(
-    id="CV4",
-    title="Transfer of the cheese vector degrades with the offset of the cheese",
-    source="cheese-vector notebook (seed 000)",
-    hypothesis="Per source maze, the drop of P(cheese) falls as the target's cheese moves "
-    "0, 1, 2, 3, 5 cells away (negative per-maze slope).",
-)
-@pytest.mark.parametrize("form", ["trend"])
-def test_cv4_transfer_degrades_with_offset(claim, subject, form):
+@pytest.mark.claim("CV4", source="cheese-vector notebook (seed 000)", variant="trend")
+def test_cv4_transfer_degrades_with_offset(claim, subject):
+    """Transfer of the cheese vector degrades with the offset of the cheese.
+
+    Per source maze, the drop of P(cheese) falls as the target's cheese moves 0, 1, 2, 3, 5
+    cells away (negative per-maze slope).
+    """
     p = claim.params
     offsets = tuple(p.require("offsets"))
     sample = claim.measure(
-        subject.stream(has_decision_square=True),
-        lambda mazes: cv.offset_transfer_drops(subject, mazes, offsets),
-        n=p.n,
+        subject.stream(has_decision_square=True), cv.OffsetTransfer(subject, offsets), n=p.n
     )
-    claim.conclude(sample.trend("drops", levels=list(offsets), alternative="less"))
+    claim.conclude(sample.test(Trend("drops", levels=offsets, alternative="less")))
 
 
-@pytest.mark.claim(
-    id="CV5",
-    title="An averaged cheese vector does not generalize",
-    source="cheese-vector notebook (seed 000)",
-    hypothesis="The mean of 100 mazes' cheese vectors, subtracted, lowers P(cheese) less than "
-    "each maze's own vector does (paired, by more than the threshold).",
-)
+@pytest.mark.claim("CV5", source="cheese-vector notebook (seed 000)")
 def test_cv5_averaged_vector(claim, subject):
+    """An averaged cheese vector does not generalize.
+
+    The mean of 100 mazes' cheese vectors, subtracted, lowers P(cheese) less than each maze's
+    own vector does (paired, by more than the threshold).
+    """
     p = claim.params
-    average = functools.cache(
-        lambda: cv.mean_cheese_vector(subject, p.require("source_base_seed"), p.require("sources"))
-    )
-    sample = claim.measure(
-        subject.stream(has_decision_square=True),
-        lambda mazes: cv.averaged_vector_decisions(subject, mazes, average()),
-        n=p.n,
-    )
-    claim.add_intervention(
-        f"add -1 x mean of {p.require('sources')} cheese vectors (seeds from "
-        f"{p.require('source_base_seed')}) @ {subject.layer}"
-    )
+    experiment = cv.AveragedVector(subject, p.require("source_base_seed"), p.require("sources"))
+    sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
     claim.conclude(
-        sample.paired_difference("own_drop", "average_drop", threshold=p.require("threshold"))
+        sample.test(PairedDifference("own_drop", "average_drop", threshold=p.require("threshold")))
     )
 
 
-@pytest.mark.claim(
-    id="CV6",
-    title="A random vector of similar magnitude damages the policy everywhere; the cheese "
-    "vector's change is local",
-    source="cheese-vector notebook (seed 000), noise baseline",
-    hypothesis="Matched Gaussian noise changes the vector field more than the cheese vector, "
-    "overall and off the cheese path; the cheese vector changes cells near the cheese path "
-    "more than cells away from it.",
-)
+@pytest.mark.claim("CV6", source="cheese-vector notebook (seed 000), noise baseline")
 def test_cv6_random_vector_baseline(claim, subject):
+    """A random vector of similar magnitude damages the policy everywhere; the cheese vector's
+    change is local.
+
+    Matched Gaussian noise changes the vector field more than the cheese vector, overall and off
+    the cheese path; the cheese vector changes cells near the cheese path more than cells away
+    from it.
+    """
     p = claim.params
-    coeff, scale, thr = p.require("coefficient"), p.require("random_scale"), p.require("threshold")
-    sample = claim.measure(
-        subject.stream(has_decision_square=True),
-        lambda mazes: cv.noise_vs_cheese_fields(subject, mazes, coeff, scale),
-        n=p.n,
+    thr = p.require("threshold")
+    experiment = cv.NoiseVsCheese(subject, p.require("coefficient"), p.require("random_scale"))
+    sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
+    form = AllOf(
+        PairedDifference("random_tv", "cheese_tv", threshold=thr, label="noise changes more"),
+        PairedDifference(
+            "random_tv_off_path",
+            "cheese_tv_off_path",
+            threshold=thr,
+            label="noise changes more off the path",
+        ),
+        PairedDifference(
+            "cheese_tv_on_path",
+            "cheese_tv_off_path",
+            threshold=thr,
+            label="cheese vector acts near the path",
+        ),
     )
-    claim.add_intervention(f"add {coeff:g} x Gaussian vector (std {scale}) @ {subject.layer}")
-
-    def analysis(v, alpha):
-        return all_of(
-            paired_difference(
-                v["random_tv"],
-                v["cheese_tv"],
-                threshold=thr,
-                alpha=alpha,
-                names=("random_tv", "cheese_tv"),
-                label="noise changes more",
-            ),
-            paired_difference(
-                v["random_tv_off_path"],
-                v["cheese_tv_off_path"],
-                threshold=thr,
-                alpha=alpha,
-                names=("random_off", "cheese_off"),
-                label="noise changes more off the path",
-            ),
-            paired_difference(
-                v["cheese_tv_on_path"],
-                v["cheese_tv_off_path"],
-                threshold=thr,
-                alpha=alpha,
-                names=("cheese_on", "cheese_off"),
-                label="cheese vector acts near the path",
-            ),
-        )
-
-    claim.conclude(sample.analyze(analysis))
+    claim.conclude(sample.test(form))
 
 
-@pytest.mark.claim(
-    id="CV7",
-    title="Patched-with-cheese resembles unpatched-without-cheese",
-    source="cheese-vector notebook (seed 000)",
-    hypothesis="The field of the patched policy with cheese is closer (mean total variation) "
-    "to the unpatched field without cheese than the unpatched field with cheese is.",
-)
+@pytest.mark.claim("CV7", source="cheese-vector notebook (seed 000)")
 def test_cv7_patched_resembles_no_cheese(claim, subject):
+    """Patched-with-cheese resembles unpatched-without-cheese.
+
+    The field of the patched policy with cheese is closer (mean total variation) to the
+    unpatched field without cheese than the unpatched field with cheese is.
+    """
     p = claim.params
     sample = claim.measure(
-        subject.stream(has_decision_square=True),
-        lambda mazes: cv.patched_vs_no_cheese_fields(subject, mazes),
-        n=p.n,
+        subject.stream(has_decision_square=True), cv.PatchedVsNoCheese(subject), n=p.n
     )
-    claim.add_intervention(f"add -1 x own cheese_vector @ {subject.layer}")
     claim.conclude(
-        sample.paired_difference(
-            "distance_unpatched", "distance_patched", threshold=p.require("threshold")
+        sample.test(
+            PairedDifference(
+                "distance_unpatched", "distance_patched", threshold=p.require("threshold")
+            )
         )
     )
 
 
-@pytest.mark.claim(
-    id="CV8",
-    title="Patching every layer at once with c = -0.05 also removes cheese seeking",
-    source="cheese-vector notebook (seed 000)",
-    hypothesis="Adding c times the cheese-vector difference at every layer but the heads "
-    "lowers P(cheese) at the decision square.",
-)
+@pytest.mark.claim("CV8", source="cheese-vector notebook (seed 000)")
 def test_cv8_all_layers(claim, subject):
+    """Patching every layer at once with c = -0.05 also removes cheese seeking.
+
+    Adding c times the cheese-vector difference at every layer but the heads lowers P(cheese) at
+    the decision square.
+    """
     p = claim.params
-    coeff = p.require("coefficient")
     sample = claim.measure(
         subject.stream(has_decision_square=True),
-        lambda mazes: cv.all_layer_decisions(subject, mazes, coeff),
+        cv.AllLayers(subject, p.require("coefficient")),
         n=p.n,
         batch_size=16,
     )
-    claim.add_intervention(
-        f"add {coeff:g} x own cheese-vector difference @ every layer but the heads"
-    )
     claim.conclude(
-        sample.paired_difference("unpatched", "patched", threshold=p.require("threshold"))
+        sample.test(PairedDifference("unpatched", "patched", threshold=p.require("threshold")))
     )

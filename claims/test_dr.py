@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from harness.claim.examples import first_seed
 from harness.dream import DreamSettings
-from harness.experiments.dreaming import dream_figure, dream_maze, dream_values
-from harness.experiments.examples import first_seed
+from harness.experiments.dreaming import DreamValues, dream_figure, dream_maze
 from harness.maze.maze import Maze
+from harness.stats import PairedDifference
 
 
-@pytest.mark.claim(
-    id="DR1",
-    title="Dreamed mazes raise the policy's heading toward a target above random mazes",
-    source="issue 7; dreaming (seed 003)",
-    hypothesis="Starting from a random maze (mouse and target drawn from its free cells), "
-    "gradient ascent on relaxed wall logits, thresholded and repaired to a legal maze and "
-    "rendered by procgen, raises P(moves toward the target) at the mouse's cell by more "
-    "than the threshold over the same random maze (paired).",
-)
+@pytest.mark.claim("DR1", source="issue 7; dreaming (seed 003)")
 def test_dr1_dreamed_mazes_raise_the_objective(claim, subject):
+    """Dreamed mazes raise the policy's heading toward a target above random mazes.
+
+    Starting from a random maze (mouse and target drawn from its free cells), gradient ascent on
+    relaxed wall logits, thresholded and repaired to a legal maze and rendered by procgen,
+    raises P(moves toward the target) at the mouse's cell by more than the threshold over the
+    same random maze (paired).
+    """
     p = claim.params
     target = p.params.get("target", "random")
     if p.params.get("objective", "heading") != "heading":
@@ -30,14 +30,9 @@ def test_dr1_dreamed_mazes_raise_the_objective(claim, subject):
         init_logit=float(p.params.get("init_logit", 2.0)),
     )
     stream = subject.stream(min_size=p.require("min_size"), max_size=p.require("max_size"))
-    sample = claim.measure(
-        stream, lambda mazes: dream_values(subject, mazes, target, settings), n=p.n
-    )
-    claim.add_intervention(
-        f"dream walls: Adam on sigmoid wall logits, {settings.steps} steps, lr {settings.lr:g}; "
-        "threshold 0.5, repair connectivity, procgen render"
-    )
-    result = sample.paired_difference("dreamed", "random", threshold=p.require("threshold"))
+    sample = claim.measure(stream, DreamValues(subject, target, settings), n=p.n)
+    claim.add_note(settings.describe())
+    result = sample.test(PairedDifference("dreamed", "random", threshold=p.require("threshold")))
     v = sample.values
     claim.add_note(
         f"objective P(heading toward a {target} target) at a random mouse cell; means over "

@@ -1,5 +1,6 @@
 """NM: NMF directions of the layer (issue 7). The NMF is fitted once on a fixed fit set
-(profile NM1 params), its cheese direction chosen there, and measured on fresh mazes."""
+(the profile's [shared.nmf] table), its cheese direction chosen there, and measured on
+fresh mazes."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import pytest
 
 from harness.experiments import directions as dr
 from harness.experiments.channels import MIN_TRACKING_SIZE
-from harness.experiments.subject import ProfileFactMissing
 from harness.maze.render import observe_uint8
-from harness.stats import all_of, paired_difference
+from harness.stats import AllOf, PairedDifference
 
 
 def attach_thumbnails(claim, subject, found: dr.CheeseDirection, highlight) -> None:
@@ -37,23 +37,18 @@ def dr_thumbnails(found, images, maps, highlight):
     )
 
 
-@pytest.mark.claim(
-    id="NM1",
-    title="One NMF direction of the layer tracks the cheese and loads on the cheese channels",
-    source="issue 7 (rl-vision NMF, seed 002; CH1)",
-    hypothesis="NMF of the layer's positive part over many observations has a direction whose "
-    "positive peak sits at the cheese's channel cell more often than the other directions' "
-    "peaks do (by more than the threshold), and whose response is carried mostly (more than "
-    "share_threshold) by the profile's cheese channels.",
-)
-def test_nm1_nmf_direction_tracks_the_cheese(claim, subject):
-    try:
-        cheese = subject.require_cheese_channels()
-    except ProfileFactMissing as exc:
-        pytest.skip(str(exc))
+@pytest.mark.claim("NM1", source="issue 7 (rl-vision NMF, seed 002; CH1)")
+def test_nm1_nmf_direction_tracks_the_cheese(claim, subject, cheese_channels):
+    """One NMF direction of the layer tracks the cheese and loads on the cheese channels.
+
+    NMF of the layer's positive part over many observations has a direction whose positive peak
+    sits at the cheese's channel cell more often than the other directions' peaks do (by more
+    than the threshold), and whose response is carried mostly (more than share_threshold) by the
+    profile's cheese channels.
+    """
+    cheese = cheese_channels
     p = claim.params
-    s = dr.fit_settings(claim.profile.claim("NM1"))
-    thr, share_thr = p.require("threshold"), p.require("share_threshold")
+    s = dr.FitSettings.from_table(claim.shared("nmf"))
     found = dr.cheese_direction(subject, s)
     share = found.nmf.loading_share(found.index, cheese)
     claim.add_note(
@@ -66,29 +61,23 @@ def test_nm1_nmf_direction_tracks_the_cheese(claim, subject):
     )
     sample = claim.measure(
         subject.stream(min_size=MIN_TRACKING_SIZE),
-        lambda mazes: dr.nmf_tracking(subject, found, mazes, cheese, s),
+        dr.DirectionTracking(subject, found, tuple(cheese), s),
         n=p.n,
     )
-
-    def analysis(v, alpha):
-        return all_of(
-            paired_difference(
-                v["hit_direction"],
-                v["hit_other_directions"],
-                threshold=thr,
-                alpha=alpha,
-                names=("hit_direction", "hit_other_directions"),
+    result = sample.test(
+        AllOf(
+            PairedDifference(
+                "hit_direction",
+                "hit_other_directions",
+                threshold=p.require("threshold"),
                 label="the direction's peak follows the cheese",
             ),
-            paired_difference(
-                v["cheese_channel_share"],
-                threshold=share_thr,
-                alpha=alpha,
-                names=("cheese_channel_share", ""),
+            PairedDifference(
+                "cheese_channel_share",
+                threshold=p.require("share_threshold"),
                 label="its response is carried by the cheese channels",
             ),
         )
-
-    result = sample.analyze(analysis)
+    )
     attach_thumbnails(claim, subject, found, cheese)
     claim.conclude(result)

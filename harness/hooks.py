@@ -18,20 +18,22 @@ from __future__ import annotations
 import contextlib
 import difflib
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 
 from harness.interventions import Apply, Intervention, LayerInfo, flatten
 from harness.policy.device import PolicyOutput, module_device
 
+T = TypeVar("T")
+#: Per batch row, the index of the example its per-example intervention data belongs to.
+Owners = np.ndarray | torch.Tensor | Sequence[int] | None
+
 SUFFIX = "_out"
 _OBS_SHAPE = (3, 64, 64)
-_SHAPES: weakref.WeakKeyDictionary[nn.Module, dict[str, tuple[int, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class UnknownLayerError(LookupError):
@@ -52,33 +54,79 @@ class UnknownLayerError(LookupError):
 
 
 # --------------------------------------------------------------------------- labels
-_MODULES: weakref.WeakKeyDictionary[nn.Module, dict[str, nn.Module]] = weakref.WeakKeyDictionary()
+class HookedPolicy:
+    """What the harness knows about one policy: its hook labels and modules, each layer's
+    per-example shape, and a memo of expensive pure results computed from it.
+
+    There is one per policy object (:func:`hooked`), kept in a weak-keyed map: it goes away
+    with the policy, and a new policy never inherits an old one's entries (no ``id()``
+    reuse). It holds no strong reference to the policy itself.
+    """
+
+    def __init__(self, policy: nn.Module) -> None:
+        self._policy = weakref.ref(policy)
+        #: Hook label -> module (the architecture is fixed at construction).
+        self.modules: dict[str, nn.Module] = {
+            f"{name}{SUFFIX}": m for name, m in policy.named_modules() if name
+        }
+        self.leaves = frozenset(
+            f"{n}{SUFFIX}" for n, m in policy.named_modules() if n and not list(m.children())
+        )
+        self._shapes: dict[str, tuple[int, ...]] | None = None
+        self._memo: dict[Hashable, Any] = {}
+
+    @property
+    def policy(self) -> nn.Module:
+        policy = self._policy()
+        if policy is None:  # pragma: no cover - the map drops entries of dead policies
+            raise RuntimeError("the policy of this HookedPolicy no longer exists")
+        return policy
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Hook label -> per-example output shape, in forward order (one dummy pass, once)."""
+        if self._shapes is None:
+            self._shapes = _trace_shapes(self.policy, self.modules)
+        return self._shapes
+
+    def resolve(self, label: str) -> str:
+        """``label`` itself if the policy has it, else :class:`UnknownLayerError`."""
+        if label not in self.modules:
+            raise UnknownLayerError(label, list(self.shapes))
+        return label
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per key for this policy (for results that are pure functions of
+        the policy and the key, e.g. an NMF fit or exact episode outcomes)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
 
-def _modules_by_label(policy: nn.Module) -> dict[str, nn.Module]:
-    """Hook label -> module (cached: the architecture is fixed at construction)."""
-    if policy not in _MODULES:
-        _MODULES[policy] = {f"{name}{SUFFIX}": m for name, m in policy.named_modules() if name}
-    return _MODULES[policy]
+_HOOKED: weakref.WeakKeyDictionary[nn.Module, HookedPolicy] = weakref.WeakKeyDictionary()
+
+
+def hooked(policy: nn.Module) -> HookedPolicy:
+    """The policy's :class:`HookedPolicy` (made on first use)."""
+    state = _HOOKED.get(policy)
+    if state is None:
+        state = _HOOKED[policy] = HookedPolicy(policy)
+    return state
 
 
 def layer_shapes(policy: nn.Module, containers: bool = True) -> dict[str, tuple[int, ...]]:
     """Hook label -> per-example output shape, in the order the forward pass produces them.
 
-    Found with one dummy forward pass (cached per policy). ``containers=False`` keeps only
-    leaf modules, so each activation appears once (a block's output equals its last
-    child's).
+    ``containers=False`` keeps only leaf modules, so each activation appears once (a block's
+    output equals its last child's).
     """
-    if policy not in _SHAPES:
-        _SHAPES[policy] = _trace_shapes(policy)
-    shapes = _SHAPES[policy]
+    state = hooked(policy)
     if containers:
-        return dict(shapes)
-    leaves = {f"{n}{SUFFIX}" for n, m in policy.named_modules() if n and not list(m.children())}
-    return {k: v for k, v in shapes.items() if k in leaves}
+        return dict(state.shapes)
+    return {k: v for k, v in state.shapes.items() if k in state.leaves}
 
 
-def _trace_shapes(policy: nn.Module) -> dict[str, tuple[int, ...]]:
+def _trace_shapes(policy: nn.Module, modules: dict[str, nn.Module]) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     handles = []
 
@@ -90,7 +138,7 @@ def _trace_shapes(policy: nn.Module) -> dict[str, tuple[int, ...]]:
         return hook
 
     try:
-        for label, module in _modules_by_label(policy).items():
+        for label, module in modules.items():
             handles.append(module.register_forward_hook(recorder(label)))
         with torch.inference_mode():
             policy(torch.zeros((1, *_OBS_SHAPE), device=module_device(policy)))
@@ -102,9 +150,7 @@ def _trace_shapes(policy: nn.Module) -> dict[str, tuple[int, ...]]:
 
 def resolve_label(policy: nn.Module, label: str) -> str:
     """``label`` itself if the policy has it, else :class:`UnknownLayerError` with suggestions."""
-    if label not in _modules_by_label(policy):
-        raise UnknownLayerError(label, list(layer_shapes(policy)))
-    return label
+    return hooked(policy).resolve(label)
 
 
 # --------------------------------------------------------------------------- install
@@ -119,16 +165,22 @@ class _Installed:
             self.handles.pop().remove()
 
 
-def _prepare(policy: nn.Module, interventions: Iterable[Intervention]) -> dict[str, list[Apply]]:
-    """Validate every part against its layer; group the ready functions by label, in order."""
-    if policy not in _SHAPES:
-        _SHAPES[policy] = _trace_shapes(policy)
-    shapes = _SHAPES[policy]
+def _prepare(
+    policy: nn.Module, interventions: Iterable[Intervention], owners: Owners = None
+) -> dict[str, list[Apply]]:
+    """Validate every part against its layer; group the ready functions by label, in order.
+
+    ``owners[i]`` is the example (maze) that batch row ``i`` belongs to: per-example data of
+    an intervention is indexed by it (``None``: row ``i`` is example ``i``).
+    """
+    state = hooked(policy)
     device = module_device(policy)
+    rows = None if owners is None else torch.as_tensor(owners, dtype=torch.long, device=device)
     by_label: dict[str, list[Apply]] = {}
     for iv in flatten(interventions):
-        label = resolve_label(policy, iv.layer)
-        by_label.setdefault(label, []).append(iv.prepare(LayerInfo(label, shapes[label], device)))
+        label = state.resolve(iv.layer)
+        info = LayerInfo(label, state.shapes[label], device, rows)
+        by_label.setdefault(label, []).append(iv.prepare(info))
     return by_label
 
 
@@ -138,7 +190,7 @@ def _install(
     cache: dict[str, torch.Tensor] | None = None,
     cache_labels: Sequence[str] = (),
 ) -> _Installed:
-    modules = _modules_by_label(policy)
+    modules = hooked(policy).modules
     installed = _Installed()
     try:
         for label in dict.fromkeys([*edits, *cache_labels]):
@@ -168,16 +220,21 @@ def _make_hook(label: str, fns: tuple[Apply, ...], cache: dict[str, torch.Tensor
 
 @contextlib.contextmanager
 def intervening(
-    policy: nn.Module, interventions: Intervention | Iterable[Intervention]
+    policy: nn.Module,
+    interventions: Intervention | Iterable[Intervention],
+    owners: Owners = None,
 ) -> Iterator[nn.Module]:
     """Apply interventions to every forward pass of ``policy`` inside the ``with`` block.
 
     Everything is validated before any hook is installed (unknown layer, channel or cell out
     of range, wrong vector shape or device raise here). Contexts nest; each removes only
-    its own hooks.
+    its own hooks. With ``owners``, per-example data is indexed by each row's owner (one
+    cheese vector per maze, many rows per maze); see :func:`_prepare`.
     """
     edits = _prepare(
-        policy, [interventions] if isinstance(interventions, Intervention) else interventions
+        policy,
+        [interventions] if isinstance(interventions, Intervention) else interventions,
+        owners,
     )
     installed = _install(policy, edits)
     try:
@@ -205,16 +262,19 @@ def run_with_cache(
     labels: Iterable[str],
     interventions: Intervention | Iterable[Intervention] = (),
     grad: bool = False,
+    owners: Owners = None,
 ) -> CachedRun:
     """One forward pass returning logits, values and the activations at ``labels``.
 
     Activations are recorded after any interventions at the same layer (what downstream
-    layers saw). Runs under ``torch.inference_mode()`` unless ``grad=True``.
+    layers saw). Runs under ``torch.inference_mode()`` unless ``grad=True``. ``owners`` as
+    for :func:`intervening`.
     """
-    labels = [resolve_label(policy, label) for label in labels]
+    state = hooked(policy)
+    labels = [state.resolve(label) for label in labels]
     if isinstance(interventions, Intervention):
         interventions = [interventions]
-    edits = _prepare(policy, interventions)
+    edits = _prepare(policy, interventions, owners)
     cache = Cache()
     installed = _install(policy, edits, cache, labels)
     try:

@@ -48,6 +48,10 @@ class InterventionDeviceError(InterventionError):
     """A tensor on another device than the policy."""
 
 
+class DirectionError(InterventionError):
+    """A channel-space direction that is zero or not finite: nothing to project out."""
+
+
 # --------------------------------------------------------------------------- helpers
 def _as_tensor(value: Any, what: str) -> torch.Tensor:
     t = torch.as_tensor(value)
@@ -92,7 +96,8 @@ def _per_example_cells(cells: Any) -> bool:
     return bool(cells) and isinstance(cells[0], tuple)
 
 
-def _describe_tensor(t: torch.Tensor) -> dict[str, Any]:
+def describe_tensor(t: torch.Tensor) -> dict[str, Any]:
+    """A tensor in a report: shape, norm and a short content hash."""
     data = t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
     return {
         "shape": list(t.shape),
@@ -101,23 +106,58 @@ def _describe_tensor(t: torch.Tensor) -> dict[str, Any]:
     }
 
 
+def describe_cells(cells: tuple[tuple[int, int], ...]) -> dict[str, Any]:
+    """Per-example cells in a report: how many, and the distinct ones (up to eight)."""
+    distinct = sorted(set(cells))
+    return {"per_example": len(cells), "distinct": [list(c) for c in distinct[:8]]}
+
+
 def _fmt_number(x: float) -> str:
     return f"{x:g}"
 
 
 def _fmt_cells(cells: Any) -> str:
-    if _per_example_cells(cells):
-        return f"{len(cells)} per-example cells"
-    return f"cell {tuple(cells)}"
+    return "each example's own cell" if _per_example_cells(cells) else f"cell {tuple(cells)}"
 
 
 class LayerInfo:
-    """What validation knows about a layer: label, per-example shape, device."""
+    """What validation knows about a layer and the batch: label, per-example shape, device,
+    and which example each batch row belongs to (``owners``; None: row i is example i)."""
 
-    __slots__ = ("device", "label", "shape")
+    __slots__ = ("device", "label", "owners", "shape")
 
-    def __init__(self, label: str, shape: Sequence[int], device: torch.device) -> None:
+    def __init__(
+        self,
+        label: str,
+        shape: Sequence[int],
+        device: torch.device,
+        owners: torch.Tensor | None = None,
+    ) -> None:
         self.label, self.shape, self.device = label, tuple(shape), torch.device(device)
+        self.owners = owners
+
+    def select(self, t: torch.Tensor, what: str) -> torch.Tensor:
+        """Per-example data for this batch: row ``i`` gets entry ``owners[i]``."""
+        if self.owners is None:
+            return t
+        if self.owners.numel() and int(self.owners.max()) >= t.shape[0]:
+            raise InterventionShapeError(
+                f"{what} has {t.shape[0]} per-example entries, but a batch row at "
+                f"{self.label} belongs to example {int(self.owners.max())}"
+            )
+        return t.index_select(0, self.owners)
+
+    def select_cells(self, cells: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        """Per-example cells for this batch (see :meth:`select`)."""
+        if self.owners is None:
+            return cells
+        rows = self.owners.tolist()
+        if rows and max(rows) >= len(cells):
+            raise InterventionShapeError(
+                f"{len(cells)} per-example cells, but a batch row at {self.label} belongs to "
+                f"example {max(rows)}"
+            )
+        return tuple(cells[i] for i in rows)
 
     @property
     def channels(self) -> int:
@@ -219,7 +259,9 @@ class Intervention(ABC):
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, torch.Tensor):
-                out[f.name] = _describe_tensor(v)
+                out[f.name] = describe_tensor(v)
+            elif isinstance(v, tuple) and _per_example_cells(v):
+                out[f.name] = describe_cells(v)
             elif isinstance(v, tuple):
                 out[f.name] = [list(x) if isinstance(x, tuple) else x for x in v]
             else:
@@ -259,6 +301,8 @@ class AddVector(Intervention):
     def prepare(self, layer: LayerInfo) -> Apply:
         v = layer.check_device(self.vector, f"vector {self.name!r}")
         per_example = layer.check_map_shape(v, layer.shape, f"vector {self.name!r}")
+        if per_example:
+            v = layer.select(v, f"vector {self.name!r}")
         scaled = v * self.coeff
         if not per_example:
             return lambda out: out + scaled
@@ -308,9 +352,10 @@ class SetCell(Intervention):
     def prepare(self, layer: LayerInfo) -> Apply:
         ch = layer.check_channels(self.channels)
         layer.check_cells(self.cell)
-        rows, cols = _cell_index(self.cell, layer.device)
-        value = torch.as_tensor(self.value, dtype=torch.float32, device=layer.device)
         per_example = _per_example_cells(self.cell)
+        cells = layer.select_cells(self.cell) if per_example else self.cell
+        rows, cols = _cell_index(cells, layer.device)
+        value = torch.as_tensor(self.value, dtype=torch.float32, device=layer.device)
         n = rows.shape[0]
 
         def set_cell(out: torch.Tensor) -> torch.Tensor:
@@ -425,6 +470,8 @@ class ReplaceChannels(Intervention):
         maps = layer.check_device(self.maps, f"maps {self.name!r}")
         tail = (len(self.channels), *layer.shape[1:])
         per_example = layer.check_map_shape(maps, tail, f"maps {self.name!r}")
+        if per_example:
+            maps = layer.select(maps, f"maps {self.name!r}")
 
         def replace_maps(out: torch.Tensor) -> torch.Tensor:
             if per_example:
@@ -500,6 +547,7 @@ class AddVectors(Intervention):
         return f"add {_fmt_number(self.coeff)} x {self.name} @ {len(labels)} layers ({shown})"
 
     def prepare(self, layer: LayerInfo) -> Apply:
+        del layer  # it has no single layer: its parts() are installed instead
         raise InterventionError("AddVectors spans several layers; install it via its parts()")
 
     def to_dict(self) -> dict[str, Any]:
@@ -508,11 +556,74 @@ class AddVectors(Intervention):
             "description": self.describe(),
             "coeff": self.coeff,
             "name": self.name,
-            "vectors": {k: _describe_tensor(v) for k, v in self.vectors.items()},
+            "vectors": {k: describe_tensor(v) for k, v in self.vectors.items()},
         }
 
     def to(self, device: str | torch.device) -> AddVectors:
         return AddVectors({k: v.to(device) for k, v in self.vectors.items()}, self.coeff, self.name)
+
+
+def as_direction(direction: object, channels: int, what: str = "direction") -> torch.Tensor:
+    """``direction`` as a float32 unit vector of length ``channels`` (clear errors otherwise)."""
+    given = torch.as_tensor(direction)
+    if given.ndim != 1:
+        raise InterventionShapeError(
+            f"{what} must be a 1-D vector of {channels} channel weights, "
+            f"got shape {tuple(given.shape)}"
+        )
+    u = given.detach().to("cpu", torch.float64)
+    if u.numel() != channels:
+        raise InterventionShapeError(
+            f"{what} has {u.numel()} entries but the layer has {channels} channels"
+        )
+    if not torch.isfinite(u).all():
+        raise DirectionError(f"{what} has non-finite entries")
+    norm = u.norm()
+    if norm == 0:
+        raise DirectionError(f"{what} is the zero vector: there is no direction to project out")
+    return (u / norm).float()
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ProjectOut(Intervention):
+    """Remove the component along ``direction`` from the layer's output at every cell:
+    ``x - u (u . x)``, ``u`` the unit direction (the activation-space twin of a kernel edit,
+    :mod:`harness.analysis.kernel_edit`). ``direction`` is one ``(C,)`` vector or one per
+    example, ``(batch, C)``."""
+
+    direction: torch.Tensor
+    name: str = "direction"
+
+    def __post_init__(self) -> None:
+        t = torch.as_tensor(self.direction).detach().to(torch.float32).clone()
+        if t.ndim not in (1, 2):
+            raise InterventionShapeError(
+                f"direction {self.name!r} must be (C,) or (batch, C), got {tuple(t.shape)}"
+            )
+        object.__setattr__(self, "direction", t)
+
+    def describe(self) -> str:
+        return f"project {self.name} out @ {self.layer}"
+
+    def prepare(self, layer: LayerInfo) -> Apply:
+        if len(layer.shape) < 1:
+            raise InterventionShapeError(f"{layer.label} has a scalar output: no channels")
+        d = layer.check_device(self.direction, f"direction {self.name!r}")
+        if d.ndim == 2:
+            d = layer.select(d, f"direction {self.name!r}")
+        rows = d if d.ndim == 2 else d[None]
+        u = torch.stack([as_direction(r, layer.channels, f"direction {self.name!r}") for r in rows])
+        ub = u.to(d.device).reshape(len(u), -1, *(1,) * (len(layer.shape) - 1))
+
+        def project(out: torch.Tensor) -> torch.Tensor:
+            if d.ndim == 2 and out.shape[0] != len(u):
+                raise InterventionShapeError(
+                    f"{len(u)} per-example directions but the batch at {layer.label} has "
+                    f"{out.shape[0]} rows"
+                )
+            return out - ub * (out * ub).sum(1, keepdim=True)
+
+        return project
 
 
 _KIND_NAMES: dict[type, str] = {
@@ -524,6 +635,7 @@ _KIND_NAMES: dict[type, str] = {
     ReplaceChannels: "replace_channels",
     ReplaceChannelMapExceptCell: "replace_channel_map_except_cell",
     AddVectors: "add_vectors",
+    ProjectOut: "project_out",
 }
 
 
@@ -536,8 +648,3 @@ def flatten(interventions: Intervention | Iterable[Intervention]) -> list[Interv
             raise InterventionError(f"not an intervention: {iv!r}")
         out.extend(iv.parts())
     return out
-
-
-def describe_all(interventions: Iterable[Intervention]) -> list[str]:
-    """One line per intervention, for reports."""
-    return [iv.describe() for iv in interventions]

@@ -9,7 +9,6 @@ import torch
 
 from harness.analysis.kernel_edit import (
     KernelEditError,
-    ProjectOut,
     _conv_readers,
     project_out_interventions,
     project_out_of_kernels,
@@ -19,7 +18,7 @@ from harness.behavior.decision import decision_moves, decision_probs
 from harness.behavior.forward import plain_runner
 from harness.behavior.vfield import policy_probs
 from harness.hooks import UnknownLayerError, layer_shapes, run_with_interventions
-from harness.interventions import InterventionShapeError
+from harness.interventions import DirectionError, InterventionShapeError, ProjectOut
 from harness.maze.render import observations
 from harness.maze.streams import maze_stream, take
 from harness.policy.impala import ImpalaPolicy
@@ -115,11 +114,11 @@ def test_bad_inputs_raise_clear_errors(random_policy, obs):
         project_out_of_kernels(random_policy, "embedder.block2.res2.resad_out", torch.ones(32))
     with pytest.raises(InterventionShapeError, match="31 entries but the layer has 32"):
         project_out_of_kernels(random_policy, STREAM, torch.ones(31))
-    with pytest.raises(KernelEditError, match="zero vector"):
+    with pytest.raises(DirectionError, match="zero vector"):
         project_out_of_kernels(random_policy, STREAM, torch.zeros(32))
     with pytest.raises(InterventionShapeError, match="1-D"):
         project_out_of_kernels(random_policy, STREAM, torch.ones(4, 8))
-    with pytest.raises(KernelEditError, match="non-finite"):
+    with pytest.raises(DirectionError, match="non-finite"):
         project_out_of_kernels(random_policy, STREAM, torch.tensor([np.nan] + [1.0] * 31))
     with pytest.raises(KernelEditError, match="at least one layer"):
         project_out_of_kernels(random_policy, [], torch.ones(32))

@@ -8,12 +8,15 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from harness.claims import ClaimSpec, ClaimSpecError, assert_verdict, verdict_message
+from harness.claim import ClaimSpec, ClaimSpecError, assert_verdict, verdict_message
 from harness.stats import paired_difference
+
+L = "embedder.block2.res1.resadd_out"
 
 CLAIMS = """
 import numpy as np
 import pytest
+from harness.stats import PairedDifference
 
 def stream(base):
     return iter(range(base, base + 100_000))
@@ -25,15 +28,15 @@ def drop(mean, sd=0.1):
 
 @pytest.mark.claim(id="CV1", title="big drop", source="test", hypothesis="drop > 0")
 def test_cv1(claim):
-    claim.conclude(claim.measure(stream, drop(0.5), n=40).paired_difference())
+    claim.conclude(claim.measure(stream, drop(0.5), n=40).test(PairedDifference()))
 
 @pytest.mark.claim(id="CV2", title="no drop", source="test", hypothesis="drop > 0.2")
 def test_cv2(claim):
-    claim.conclude(claim.measure(stream, drop(0.0), n=40).paired_difference(threshold=0.2))
+    claim.conclude(claim.measure(stream, drop(0.0), n=40).test(PairedDifference(threshold=0.2)))
 
 @pytest.mark.claim(id="CV3", title="undecided", source="test", hypothesis="drop > 0")
 def test_cv3(claim):
-    claim.conclude(claim.measure(stream, drop(0.0, 1.0), n=6).paired_difference())
+    claim.conclude(claim.measure(stream, drop(0.0, 1.0), n=6).test(PairedDifference()))
 
 def test_not_a_claim():
     pass
@@ -75,11 +78,12 @@ def test_expect_refuted_for_ground_truth_checks(claims_pytester):
     claims_pytester.makepyfile(
         test_truth="""
 import numpy as np, pytest
+from harness.stats import PairedDifference
 @pytest.mark.claim(id="CH9", title="t", source="s", hypothesis="h")
 def test_planted_null(claim):
     metric = lambda us: 0.001 * (np.array(us) % 10)  # a planted null: tiny, no real drop
     m = claim.measure(lambda b: iter(range(1000)), metric)
-    claim.conclude(m.paired_difference(threshold=0.5), expect="refuted")
+    claim.conclude(m.test(PairedDifference(threshold=0.5)), expect="refuted")
 """
     )
     result, report = run_json(claims_pytester)
@@ -120,12 +124,14 @@ def test_parametrized_claims_get_distinct_ids(claims_pytester):
     claims_pytester.makepyfile(
         """
 import numpy as np, pytest
+from harness.stats import PairedDifference
 @pytest.mark.claim(id="CV4", title="t", source="s", hypothesis="h")
 @pytest.mark.parametrize("offset", [0, 2])
 def test_cv4(claim, offset):
     metric = lambda us: np.array(us, float) % 5 - 2 + (offset == 0)  # mean 1 or exactly 0
     m = claim.measure(lambda b: iter(range(1000)), metric)
-    claim.conclude(m.paired_difference(), expect="supported" if offset == 0 else "inconclusive")
+    expect = "supported" if offset == 0 else "inconclusive"
+    claim.conclude(m.test(PairedDifference()), expect=expect)
 """
     )
     result, report = run_json(claims_pytester, "--inconclusive=fail")
@@ -158,22 +164,24 @@ def test_options_reach_the_fixture_and_the_sample(claims_pytester):
     claims_pytester.makepyfile(
         """
 import numpy as np, pytest
+from harness.stats import PairedDifference
 @pytest.mark.claim(id="CV1", title="t", source="s", hypothesis="h")
-def test_cv1(claim, claim_options, run_metadata):
+def test_cv1(claim, claim_options, run_facts):
     assert claim_options.budget == "quick" and claim_options.base_seed == 7
-    assert claim_options.alpha == 0.01 and claim_options.device == "cuda:1"
-    assert run_metadata.device == "cuda:1" and claim.alpha == 0.01
+    assert claim_options.alpha == 0.01 and claim.alpha == 0.01
+    assert run_facts.device == "cpu" and claim.record.run["device"] == "cpu"
     m = claim.measure(lambda b: iter(range(b, b + 1000)), lambda us: np.array(us, float))
-    r = m.paired_difference()
+    r = m.test(PairedDifference())
     assert r.n == claim.sample_size() == 30 and r.sample.seeds[0] == 7
     assert r.alpha == 0.01 and r.ci_level == pytest.approx(0.98)
     claim.conclude(r)
 """
     )
-    args = ["--budget", "quick", "--base-seed", "7", "--alpha", "0.01", "--device", "cuda:1"]
+    args = ["--budget", "quick", "--base-seed", "7", "--alpha", "0.01", "--device", "cpu"]
     result, report = run_json(claims_pytester, *args)
     result.assert_outcomes(passed=1)
     assert report["run"]["budget"] == "quick" and report["run"]["base_seed"] == 7
+    assert report["run"]["device_option"] == "cpu" and report["run"]["alpha"] == 0.01
     claims_pytester.runpytest("--seeds", "12", "-q").assert_outcomes(failed=1)
 
 
@@ -231,10 +239,11 @@ published = { value = 0.78, text = "median drop", n = 100 }
     claims_pytester.makepyfile(
         """
 import numpy as np, pytest
+from harness.stats import PairedDifference
 @pytest.mark.claim(id="CV1", title="t", source="s", hypothesis="h")
 def test_cv1(claim):
     m = claim.measure(lambda b: iter(range(1000)), lambda us: np.array(us, float) % 3 + 0.5)
-    claim.conclude(m.paired_difference(threshold=claim.params.require("threshold")))
+    claim.conclude(m.test(PairedDifference(threshold=claim.params.require("threshold"))))
 @pytest.mark.claim(id="XX2", title="t", source="s", hypothesis="h")
 def test_xx2(claim):
     claim.params.require("margin")
@@ -257,12 +266,12 @@ def test_metadata_figures_and_hooks_reach_the_report(claims_pytester):
     claims_pytester.makeconftest(
         """
 import hashlib, pytest
+from harness.claim import RunFacts
 pytest_plugins = ["fixtures.plugin"]
 
-@pytest.fixture(autouse=True, scope="session")
-def policy(run_metadata):
-    run_metadata.checkpoint_sha256 = hashlib.sha256(b"w").hexdigest()
-    run_metadata.device = "cpu"
+@pytest.fixture(scope="session")
+def run_facts(profile):
+    return RunFacts("w.pth", hashlib.sha256(b"w").hexdigest(), "cpu", profile.name, {"layer": "L"})
 
 def pytest_claims_record(record, item):
     record.add_note(f"seen by hook: {item.name}")
@@ -273,16 +282,20 @@ def pytest_claims_report(report, config):
     )
     claims_pytester.makepyfile(
         """
-import numpy as np, pytest
+import numpy as np, pytest, torch
+from harness.experiments.conditions import Condition
+from harness.interventions import AddVector
+from harness.stats import PairedDifference
 from matplotlib.figure import Figure
 @pytest.mark.claim(id="CV1", title="t", source="s", hypothesis="h")
 def test_cv1(claim):
-    claim.add_intervention("add -1.0 x cheese_vector @ embedder.block2.res1.resadd_out")
+    patch = AddVector("embedder.block2.res1.resadd_out", torch.ones(32, 16, 16), -1.0, "v")
+    claim.record_conditions({"patched": Condition("patched", (), (patch,))})
     fig = Figure(); fig.subplots().plot([0, 1], [1, 0])
     claim.add_figure("field", fig, "a vector field")
     claim.add_counterexample("P(cheese) rises", seed=16, delta=0.005)
     m = claim.measure(lambda b: iter(range(1000)), lambda us: np.array(us, float) % 3 + 0.5)
-    claim.conclude(m.paired_difference())
+    claim.conclude(m.test(PairedDifference()))
 """
     )
     result, report = run_json(claims_pytester)
@@ -291,7 +304,9 @@ def test_cv1(claim):
     assert claim["checkpoint_sha256"] == report["run"]["checkpoint_sha256"]
     assert report["run"]["device"] == "cpu" and report["run"]["dashboard"] == "annotated"
     assert claim["notes"] == ["seen by hook: test_cv1"]
-    assert claim["interventions"] == ["add -1.0 x cheese_vector @ embedder.block2.res1.resadd_out"]
+    assert claim["interventions"] == ["add -1 x v @ embedder.block2.res1.resadd_out"]
+    assert claim["conditions"][0]["interventions"][0]["coeff"] == -1.0
+    assert report["run"]["checkpoint"] == "w.pth" and report["run"]["layer"] == "L"
     assert claim["counterexamples"] == [
         {"seed": 16, "description": "P(cheese) rises", "details": {"delta": 0.005}}
     ]
@@ -300,10 +315,13 @@ def test_cv1(claim):
 
 
 def test_claim_spec_and_standalone_assertion():
-    mark = pytest.mark.claim("BH1", title="t", source="s", hypothesis="h").mark
-    assert ClaimSpec.from_marker(mark).id == "BH1"
+    mark = pytest.mark.claim("BH1", title="t", source="s", hypothesis="h", variant="v").mark
+    spec = ClaimSpec.from_marker(mark.args, mark.kwargs)
+    assert (
+        spec.id == "BH1" and spec.record_id() == "BH1[v]" and spec.record_id("k=2") == "BH1[v-k=2]"
+    )
     with pytest.raises(ClaimSpecError):
-        ClaimSpec.from_marker(pytest.mark.claim(title="t").mark)
+        ClaimSpec.from_marker((), {"title": "t"})
     d = np.random.default_rng(0).normal(0.0, 0.05, 50)
     refuted = paired_difference(d, threshold=0.2)
     with pytest.raises(pytest.fail.Exception, match="BH1 refuted"):
@@ -314,3 +332,85 @@ def test_claim_spec_and_standalone_assertion():
     message = verdict_message(refuted, "BH1")
     for part in ("mean of x = ", "90% CI", "n = 50", "claimed > 0.2"):
         assert part in message
+
+
+def test_docstring_gives_title_and_hypothesis():
+    doc = """Adding the cheese vector does (almost) nothing.
+
+    With c = +1 the mean change of P(cheese) lies within
+    the margin.
+    """
+    spec = ClaimSpec.from_marker(("CV2",), {"source": "s"}, doc)
+    assert spec.title == "Adding the cheese vector does (almost) nothing"
+    assert spec.hypothesis == "With c = +1 the mean change of P(cheese) lies within the margin."
+    assert ClaimSpec.from_marker(("CV2",), {"source": "s", "title": "T"}, doc).title == "T"
+    with pytest.raises(ClaimSpecError, match="missing or empty hypothesis"):
+        ClaimSpec.from_marker(("CV2",), {"source": "s"}, "Only a title.")
+    with pytest.raises(ClaimSpecError, match="variant must be a non-empty string"):
+        ClaimSpec.from_marker(("CV2",), {"source": "s", "variant": ""}, doc)
+
+
+def test_variants_and_cases_of_one_claim_get_distinct_ids(claims_pytester):
+    claims_pytester.makepyfile(
+        """
+import numpy as np, pytest
+from harness.stats import PairedDifference, Trend
+
+def stream(base):
+    return iter(range(base, base + 1000))
+
+@pytest.mark.claim("CV4", source="s", title="t", hypothesis="h")
+@pytest.mark.parametrize("offset", [0, 2], ids=lambda d: f"offset={d}")
+def test_offsets(claim, offset):
+    m = claim.measure(stream, lambda us: np.array(us, float) % 3 + 1.0 + offset)
+    claim.conclude(m.test(PairedDifference()))
+
+@pytest.mark.claim("CV4", source="s", title="t", hypothesis="h", variant="trend")
+def test_trend(claim):
+    m = claim.measure(stream, lambda us: -np.outer(np.array(us, float) % 3 + 1, [0, 1, 2]))
+    claim.conclude(m.test(Trend(levels=(0, 1, 2))))
+"""
+    )
+    result, report = run_json(claims_pytester)
+    result.assert_outcomes(passed=3)
+    assert [c["id"] for c in report["claims"]] == ["CV4[offset=0]", "CV4[offset=2]", "CV4[trend]"]
+
+
+def test_an_experiments_conditions_are_recorded_once_as_data(claims_pytester):
+    claims_pytester.makepyfile(
+        """
+import numpy as np, pytest, torch
+from harness.experiments.conditions import Condition, ConditionExperiment, conditions
+from harness.interventions import AddVector
+from harness.stats import PairedDifference
+
+L = "embedder.block2.res1.resadd_out"
+built = []
+
+class Shift(ConditionExperiment):
+    subject = None
+
+    def conditions(self, mazes):
+        built.append(len(mazes))
+        patch = AddVector(L, torch.ones(len(mazes), 32, 16, 16), -1.0, "ones")
+        return conditions(Condition("unpatched", mazes), Condition("patched", mazes, (patch,)))
+
+    def evaluate(self, mazes, arms):
+        assert len(arms["patched"].interventions[0].vector) == len(mazes)
+        return {"drop": np.array(mazes, float) % 3 + 1.0}
+
+@pytest.mark.claim("CV1", source="s", title="t", hypothesis="h")
+def test_cv1(claim):
+    m = claim.measure(lambda b: iter(range(b, b + 100)), Shift(), n=30, batch_size=10)
+    claim.conclude(m.test(PairedDifference("drop")))
+    assert built == [10, 10, 10]
+"""
+    )
+    result, report = run_json(claims_pytester)
+    result.assert_outcomes(passed=1)
+    claim = report["claims"][0]
+    assert [c["name"] for c in claim["conditions"]] == ["unpatched", "patched"]
+    patched = claim["conditions"][1]["interventions"][0]
+    assert patched["kind"] == "add_vector" and patched["coeff"] == -1.0
+    assert patched["vector"]["shape"] == [10, 32, 16, 16]  # the first batch's mazes
+    assert claim["interventions"] == [f"add -1 x ones @ {L}"]

@@ -251,7 +251,7 @@ def test_cli_exit_codes_and_output(server, checkpoint, tmp_path, capsys):
     assert f"path {tmp_path / NAME}" in out and f"sha256 {sha(checkpoint)}" in out
 
 
-def test_cli_rejects_unknown_commands(capsys):
+def test_cli_rejects_unknown_commands():
     with pytest.raises(SystemExit) as info:
         main(["no-such-command"])
     assert info.value.code == 2

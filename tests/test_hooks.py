@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from harness.hooks import (
     UnknownLayerError,
+    hooked,
     intervening,
     layer_shapes,
     resolve_label,
@@ -15,37 +19,10 @@ from harness.hooks import (
     run_with_interventions,
 )
 from harness.interventions import AddVector, InterventionShapeError
-from harness.policy import ImpalaPolicy
 
 L = "embedder.block2.res1.resadd_out"
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: these tiny forward passes are 10x slower when threads contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def random_policy(scale: int = 1, seed: int = 0) -> ImpalaPolicy:
-    gen = torch.Generator().manual_seed(seed)
-    policy = ImpalaPolicy(scale=scale)
-    with torch.no_grad():
-        for p in policy.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
-    return policy.eval()
-
-
-@pytest.fixture(scope="module")
-def policy() -> ImpalaPolicy:
-    return random_policy()
-
-
-@pytest.fixture(scope="module")
-def obs() -> torch.Tensor:
-    return torch.rand(5, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def no_hooks_left(policy: torch.nn.Module) -> bool:
@@ -53,8 +30,8 @@ def no_hooks_left(policy: torch.nn.Module) -> bool:
 
 
 @pytest.mark.parametrize(("scale", "channels"), [(1, 32), (4, 128)])
-def test_layer_shapes_follow_the_architecture(scale, channels):
-    shapes = layer_shapes(random_policy(scale))
+def test_layer_shapes_follow_the_architecture(make_random_policy, scale, channels):
+    shapes = layer_shapes(make_random_policy(scale))
     assert shapes[L] == (channels, 16, 16)
     assert shapes["embedder.block1.conv_out"] == (16 * scale, 64, 64)
     assert shapes["embedder.block3.maxpool_out"] == (channels, 8, 8)
@@ -99,7 +76,7 @@ def test_cache_matches_a_manual_computation(policy, obs):
     assert torch.equal(out.cache["fc_policy_out"], out.logits)
     torch.testing.assert_close(out.logits, logits)
     torch.testing.assert_close(out.value, value)
-    assert out.cache[L].shape == (5, 32, 16, 16)
+    assert out.cache[L].shape == (len(obs), 32, 16, 16)
     assert no_hooks_left(policy)
 
 
@@ -172,3 +149,17 @@ def test_grad_mode_lets_gradients_flow(policy, obs):
     out.cache[L].sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert run_with_cache(policy, obs, [L]).cache[L].is_inference()
+
+
+def test_one_hooked_policy_per_policy_with_its_own_memo(make_random_policy):
+    a, b = make_random_policy(seed=1), make_random_policy(seed=2)
+    assert hooked(a) is hooked(a) and hooked(a) is not hooked(b)
+    calls = []
+    assert hooked(a).memo("k", lambda: calls.append(1) or "first") == "first"
+    assert hooked(a).memo("k", lambda: calls.append(2) or "second") == "first"
+    assert hooked(b).memo("k", lambda: "other") == "other" and calls == [1]
+    # weakly keyed: the entry goes away with its policy, and nothing keeps the policy alive
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is None

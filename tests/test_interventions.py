@@ -20,40 +20,18 @@ from harness.interventions import (
     InterventionError,
     InterventionShapeError,
     MeanAblateChannels,
+    ProjectOut,
     ReplaceChannelMapExceptCell,
     ReplaceChannels,
     ScaleChannels,
     SetCell,
     ZeroChannels,
 )
-from harness.policy import ImpalaPolicy
 
 L = "embedder.block2.res1.resadd_out"
 N = 4
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: these tiny forward passes are 10x slower when threads contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def policy() -> ImpalaPolicy:
-    gen = torch.Generator().manual_seed(0)
-    policy = ImpalaPolicy(scale=1)
-    with torch.no_grad():
-        for p in policy.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
-    return policy.eval()
-
-
-@pytest.fixture(scope="module")
-def obs() -> torch.Tensor:
-    return torch.rand(N, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +73,7 @@ def test_set_cell_per_example_keeps_each_elements_own_map(policy, obs, plain):
     assert not torch.equal(out[1, 5], out[0, 5])
 
 
-def test_set_cell_one_value_per_channel(policy, obs, plain):
+def test_set_cell_one_value_per_channel(policy, obs):
     out = edited(policy, obs, SetCell(L, (1, 2), (4, 4), (1.0, -2.0)))
     assert out[:, 1, 4, 4].eq(1.0).all() and out[:, 2, 4, 4].eq(-2.0).all()
     for scalar in (np.float32(2.5), torch.tensor(2.5), 2.5, 5):
@@ -271,3 +249,37 @@ def test_interventions_are_immutable_and_own_their_tensors():
     assert iv.vector.eq(0).all()
     with pytest.raises(dataclasses.FrozenInstanceError):
         iv.coeff = 2.0
+
+
+# --------------------------------------------------------------------------- per-maze data
+def edited_by_owner(policy, obs, owners, *interventions) -> torch.Tensor:
+    """The layer's output with per-example data indexed by each row's owner."""
+    return run_with_cache(policy, obs, [L], list(interventions), owners=owners).cache[L]
+
+
+def test_owners_index_per_maze_data_for_every_kind(policy, obs, plain):
+    """Rows 0, 1 belong to maze 2 and rows 2, 3 to maze 0: each row gets its maze's data,
+    exactly as if the data had been expanded row by row (what the closures used to do)."""
+    owners = np.array([2, 2, 0, 0])
+    vectors, maps, dirs = randn(3, 32, 16, 16), randn(3, 1, 16, 16, seed=1), randn(3, 32, seed=2)
+    cells = ((1, 1), (2, 3), (9, 9))
+    rows = torch.as_tensor(owners)
+    pairs = [
+        (AddVector(L, vectors, -1.0), AddVector(L, vectors[rows], -1.0)),
+        (SetCell(L, 5, cells, 3.0), SetCell(L, 5, [cells[i] for i in owners], 3.0)),
+        (ReplaceChannels(L, [4], maps), ReplaceChannels(L, [4], maps[rows])),
+        (ProjectOut(L, dirs), ProjectOut(L, dirs[rows])),
+    ]
+    for per_maze, per_row in pairs:
+        got = edited_by_owner(policy, obs, owners, per_maze)
+        torch.testing.assert_close(got, edited(policy, obs, per_row), rtol=0, atol=0)
+        assert not torch.equal(got, plain), per_maze
+    shared = AddVector(L, vectors[0], 1.0)  # broadcast data ignores owners
+    torch.testing.assert_close(edited_by_owner(policy, obs, owners, shared), plain + vectors[0])
+
+
+def test_an_owner_beyond_the_per_maze_data_is_an_error(policy, obs):
+    with pytest.raises(InterventionShapeError, match="belongs to example 3"):
+        edited_by_owner(policy, obs, [0, 1, 2, 3], AddVector(L, randn(3, 32, 16, 16)))
+    with pytest.raises(InterventionShapeError, match="3 per-example cells"):
+        edited_by_owner(policy, obs, [0, 1, 2, 3], SetCell(L, 1, ((0, 0), (1, 1), (2, 2)), 1.0))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from harness.maze import grid as G
 from harness.maze.generate import candidate_walls, kruskal_walls
 from harness.maze.maze import Maze
-from harness.strategies import generated_mazes, mazes_from_seeds
+from harness.maze.strategies import generated_mazes, mazes_from_seeds
 
 
 def simple_bfs(walls: np.ndarray, start: tuple[int, int]) -> dict[tuple[int, int], int]:

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from harness.maze.grid import grid_graph
 from harness.maze.maze import Maze
 from harness.maze.render import observe_uint8
+from harness.maze.strategies import cells, generated_mazes, mazes_from_seeds
 from harness.maze.streams import MazeFilter, maze_stream, mazes_with_cheese_at, shifted, take
-from harness.strategies import cells, generated_mazes, mazes_from_seeds
 
 
 def test_stream_is_a_pure_function_of_base_seed_and_filter() -> None:

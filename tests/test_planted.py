@@ -28,14 +28,7 @@ from harness.policy.planted_pixels import CHEESE_TEST, CHEESE_YELLOW, MOUSE_TEST
 SEEDS = range(60)
 HIDDEN = "embedder.relufc_out"
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: these small forward passes are 10x slower when threads contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -26,33 +26,7 @@ from harness.policy import (
     state_dict_sha256,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: these tiny forward passes are 10x slower when threads contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def random_policy(scale: int = 1, seed: int = 0) -> ImpalaPolicy:
-    gen = torch.Generator().manual_seed(seed)
-    policy = ImpalaPolicy(scale=scale)
-    with torch.no_grad():
-        for p in policy.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
-    return policy.eval()
-
-
-@pytest.fixture(scope="module")
-def policy() -> ImpalaPolicy:
-    return random_policy()
-
-
-@pytest.fixture(scope="module")
-def obs() -> torch.Tensor:
-    return torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def state(policy: ImpalaPolicy) -> dict[str, torch.Tensor]:
@@ -61,8 +35,8 @@ def state(policy: ImpalaPolicy) -> dict[str, torch.Tensor]:
 
 # --------------------------------------------------------------------------- round trips
 @pytest.mark.parametrize("scale", [1, 2])
-def test_save_then_load_gives_the_same_outputs(tmp_path, obs, scale):
-    original = random_policy(scale, seed=scale)
+def test_save_then_load_gives_the_same_outputs(make_random_policy, tmp_path, obs, scale):
+    original = make_random_policy(scale, seed=scale)
     path = tmp_path / "model.pth"
     digest = save_policy(original, path)
     loaded, info = load_policy(path, device="cpu")
@@ -86,8 +60,8 @@ def test_saved_file_has_langosco_layout_and_keeps_optimizer_state(tmp_path, poli
     load_policy(path, device="cpu")  # optimizer state beside the weights is accepted
 
 
-def test_langosco_style_file_with_adam_state_loads(tmp_path, policy, obs):
-    model = random_policy(seed=3)
+def test_langosco_style_file_with_adam_state_loads(make_random_policy, tmp_path, obs):
+    model = make_random_policy(seed=3)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model(obs)[0].sum().backward()
     opt.step()
@@ -113,11 +87,11 @@ def test_bare_state_dict_file_and_in_memory_state_dict(tmp_path, policy, obs):
     assert info.kind == "state_dict" and info.sha256 == state_dict_sha256(policy.state_dict())
 
 
-def test_state_dict_hash_is_stable_and_sensitive():
-    sd = state(random_policy(seed=5))
+def test_state_dict_hash_is_stable_and_sensitive(make_random_policy):
+    sd = state(make_random_policy(seed=5))
     assert state_dict_sha256(sd) == state_dict_sha256(dict(reversed(list(sd.items()))))
     sd["fc_value.bias"] = sd["fc_value.bias"] + 1e-3
-    assert state_dict_sha256(sd) != state_dict_sha256(state(random_policy(seed=5)))
+    assert state_dict_sha256(sd) != state_dict_sha256(state(make_random_policy(seed=5)))
 
 
 def test_half_and_double_weights_become_float32(policy, obs):
@@ -128,10 +102,10 @@ def test_half_and_double_weights_become_float32(policy, obs):
         torch.testing.assert_close(loaded(obs)[0], policy(obs)[0])
 
 
-def test_file_hash_changes_with_content(tmp_path, policy):
+def test_file_hash_changes_with_content(make_random_policy, tmp_path, policy):
     a, b = tmp_path / "a.pth", tmp_path / "b.pth"
     save_policy(policy, a)
-    save_policy(random_policy(seed=9), b)
+    save_policy(make_random_policy(seed=9), b)
     assert checkpoint_sha256(a) != checkpoint_sha256(b)
     assert len(checkpoint_sha256(a)) == 64
 
@@ -251,8 +225,8 @@ def test_wrong_action_count(policy):
     assert (info.value.got, info.value.expected) == (10, 15)
 
 
-def test_inconsistent_channel_scale(policy):
-    sd = state(random_policy(scale=2))
+def test_inconsistent_channel_scale(make_random_policy, policy):
+    sd = state(make_random_policy(scale=2))
     sd["embedder.block1.conv.weight"] = torch.zeros(16, 3, 3, 3)  # scale 1 in block 1 only
     with pytest.raises(ChannelScaleError, match="scale 1"):
         load_policy(sd)

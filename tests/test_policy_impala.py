@@ -8,14 +8,7 @@ import torch.nn.functional as F
 
 from harness.policy.impala import ImpalaPolicy
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: these tiny forward passes are 10x slower when threads contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def reference_impala(sd: dict[str, torch.Tensor], obs: torch.Tensor):

@@ -104,3 +104,27 @@ def test_ambiguous_hash(tmp_path):
         )
     with pytest.raises(ProfileError, match="listed by several profiles: a, b"):
         resolve_profile(None, DIGEST, directories=(tmp_path,))
+
+
+def test_shared_tables_are_checked_and_merged_key_by_key():
+    with pytest.raises(ProfileError) as info:
+        profile_from_dict(
+            {
+                "profile": {"name": "x"},
+                "shared": {"retarget": {}, "nmf": {"components": -1, "colour": 1}},
+            }
+        )
+    message = str(info.value)
+    assert "[shared.retarget] is not a known shared table (known: behaviour, nmf" in message
+    assert "[shared.nmf] unknown key 'colour'" in message
+    assert "[shared.nmf] components must be a non-negative integer" in message
+    mine = profile_from_dict(
+        {"profile": {"name": "mine"}, "shared": {"retargeting": {"single_value": 9.0}}}
+    )
+    merged = mine.with_defaults(resolve_profile("generic"))
+    table = merged.shared("retargeting")
+    assert table.require("single_value") == 9.0  # the profile's own value wins
+    assert table.require("all_value") == 1.0  # the rest comes from the generic defaults
+    assert merged.shared("nmf").require("fit_seed") == 5_000_000
+    with pytest.raises(ProfileError, match=r"no 'horizon' in \[shared.behaviour\]"):
+        mine.shared("behaviour").require("horizon")

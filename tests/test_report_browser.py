@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.claim.handle import record_result
 from harness.report.build import build_report
 from harness.report.record import ClaimRecord
 from harness.report.writer import write_report
@@ -190,14 +191,14 @@ def sample_report(directory: Path) -> Path:
         ("CV4", trend(0.5 - 0.1 * np.arange(5) + rng.normal(0, 0.05, (30, 5)), np.arange(5.0))),
     ):
         rec = ClaimRecord(claim_id, claim_id, f"t::{claim_id}", f"title <{claim_id}>", "s", "h")
-        rec.set_result(result, seeds=list(range(result.n)))
+        record_result(rec, result, seeds=list(range(result.n)))
         records.append(rec)
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(2, 2))
     fig.subplots().quiver([0, 1], [0, 1], [1, 0], [0, 1])
     records[0].add_figure("vector field", fig)
-    report = build_report(records, options={"alpha": 0.05}, metadata={})
+    report = build_report(records, options={"alpha": 0.05})
     return write_report(report, records, directory)["html"]
 
 

@@ -7,7 +7,11 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
+from harness.claim.handle import record_conditions, record_result
+from harness.experiments.conditions import Condition
+from harness.interventions import AddVector
 from harness.report.atomic import atomic_write_text, new_report_dir, update_latest
 from harness.report.baseline import BaselineError, compare, intervals_overlap, load_baseline
 from harness.report.build import build_report, strip_timings
@@ -15,21 +19,29 @@ from harness.report.figures import distribution_plot, forest_plot
 from harness.report.record import ClaimRecord
 from harness.report.schema import ReportSchemaError, validate_report
 from harness.report.writer import write_report
-from harness.stats import Measurement, SamplingPlan, equivalence, paired_difference
+from harness.stats import (
+    Measurement,
+    PairedDifference,
+    SamplingPlan,
+    equivalence,
+    paired_difference,
+)
 from harness.stats.multiplicity import holm
+
+L = "embedder.block2.res1.resadd_out"
 
 
 def record(claim_id: str, mean: float, *, threshold: float = 0.0, n: int = 30) -> ClaimRecord:
     d = np.random.default_rng([len(claim_id), int(abs(mean) * 100)]).normal(mean, 0.2, n)
     rec = ClaimRecord(claim_id, claim_id, f"t.py::{claim_id}", "title", "src", "hyp")
-    rec.set_result(paired_difference(d, threshold=threshold), seeds=list(range(n)))
+    record_result(rec, paired_difference(d, threshold=threshold), seeds=list(range(n)))
     rec.wall_time_s = 0.5
     rec.run = {"checkpoint": "c", "checkpoint_sha256": "ab" * 32, "profile": "p", "device": "cpu"}
     return rec
 
 
 def build(records, **kw):
-    return build_report(records, options={"alpha": 0.05, "budget": "default"}, metadata={}, **kw)
+    return build_report(records, options={"alpha": 0.05, "budget": "default"}, **kw)
 
 
 def test_claims_are_sorted_naturally_and_holm_adjusted():
@@ -67,8 +79,9 @@ def test_schema_check_names_problems():
     broken["claims"][0]["verdict"] = "maybe"
     with pytest.raises(ReportSchemaError, match=r"missing 'seeds'.*verdict 'maybe'"):
         validate_report(broken)
-    with pytest.raises(ReportSchemaError, match="major version"):
-        validate_report({**report, "schema_version": "2.0"})
+    with pytest.raises(ReportSchemaError, match="readable major versions"):
+        validate_report({**report, "schema_version": "3.0"})
+    validate_report({**report, "schema_version": "1.0"})  # 1.x has the same contract fields
 
 
 def test_baseline_statuses_with_regressions_first():
@@ -104,7 +117,7 @@ def test_bad_baselines_are_named(tmp_path):
 def test_figures_are_pngs():
     report = build([record("CV1", 0.3), record("CV2", 0.0)])
     eq = ClaimRecord("CV3", "CV3", "t::3", "t", "s", "h")
-    eq.set_result(equivalence(np.random.default_rng(1).normal(0, 0.01, 20), margin=0.05))
+    record_result(eq, equivalence(np.random.default_rng(1).normal(0, 0.01, 20), margin=0.05))
     report = build([record("CV1", 0.3), eq])
     assert forest_plot(report["claims"]).startswith(b"\x89PNG")
     assert distribution_plot(report["claims"][1]).startswith(b"\x89PNG")
@@ -131,7 +144,7 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch)
     target = tmp_path / "report.json"
     atomic_write_text(target, "old")
 
-    def crash(src, dst):
+    def crash(*_paths):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(os, "replace", crash)
@@ -156,7 +169,7 @@ def test_latest_falls_back_to_a_copy(tmp_path, monkeypatch):
     target = new_report_dir(tmp_path)
     (target / "report.json").write_text("copied")
 
-    def no_symlinks(*args, **kwargs):
+    def no_symlinks(*_args, **_kwargs):
         raise OSError("symlinks not permitted")
 
     monkeypatch.setattr(os, "symlink", no_symlinks)
@@ -171,19 +184,24 @@ def test_record_round_trip():
     rec = record("CV1", 0.3)
     rec.add_note("n")
     rec.add_figure("f", b"\x89PNG\r\n\x1a\nx")
-    rec.add_intervention("add 1.0 x v @ L")
-    rec.add_intervention("add 1.0 x v @ L")
+    patched = Condition("patched", (), (AddVector(L, torch.ones(32, 16, 16), 1.0, "v"),))
+    record_conditions(rec, {"patched": patched})
+    record_conditions(rec, {"patched": patched})  # each condition is recorded once
     again = ClaimRecord.from_dict(json.loads(json.dumps(rec.to_dict())))
-    assert again == rec and again.interventions == ["add 1.0 x v @ L"]
+    assert again == rec and again.interventions == [f"add 1 x v @ {L}"]
+    (condition,) = again.conditions
+    assert condition["name"] == "patched"
+    assert condition["interventions"][0]["kind"] == "add_vector"
+    assert condition["interventions"][0]["vector"]["shape"] == [32, 16, 16]
 
 
 def test_large_metric_columns_are_summarized_not_copied():
     def metric(units):
         return {"field": np.zeros((len(units), 25, 25)), "drop": np.arange(len(units)) + 1.0}
 
-    m = Measurement(lambda b: iter(range(100)), metric, SamplingPlan(n=10, progress=False))
+    m = Measurement(lambda _b: iter(range(100)), metric, SamplingPlan(n=10, progress=False))
     rec = ClaimRecord("CV1", "CV1", "t::1", "t", "s", "h")
-    rec.set_result(m.paired_difference("drop"))
+    record_result(rec, m.test(PairedDifference("drop")))
     assert rec.per_seed["field"] == {"omitted": "625 values per unit", "shape": [10, 25, 25]}
     assert rec.per_seed["drop"] == [float(i) for i in range(1, 11)]
     assert rec.seeds == list(range(10))

@@ -21,6 +21,7 @@ CONTRACT_KEYS = ("id", "verdict", "estimate", "ci", "n", "p_value", "p_value_hol
 
 SMALL_SUITE = """
 import numpy as np, pytest
+from harness.stats import PairedDifference
 
 def stream(base):
     return iter(range(base, base + 10_000))
@@ -28,13 +29,20 @@ def stream(base):
 def metric(mean):
     return lambda us: np.array([np.random.default_rng(u).normal(mean, 0.2) for u in us])
 
-@pytest.mark.claim(id="CV1", title="a", source="s", hypothesis="h")
+@pytest.mark.claim("CV1", source="s")
 def test_cv1(claim):
-    claim.conclude(claim.measure(stream, metric(0.3), n=30).paired_difference())
+    '''a
 
-@pytest.mark.claim(id="CV2", title="b", source="s", hypothesis="h")
+    h
+    '''
+    claim.conclude(claim.measure(stream, metric(0.3), n=30).test(PairedDifference()))
+
+@pytest.mark.claim("CV2", source="s")
 def test_cv2(claim):
-    claim.conclude(claim.measure(stream, metric(0.3), n=30).paired_difference(threshold=0.1))
+    '''b
+
+    the title and the hypothesis come from the docstring'''
+    claim.conclude(claim.measure(stream, metric(0.3), n=30).test(PairedDifference(threshold=0.1)))
 """
 
 
@@ -145,8 +153,8 @@ def test_baseline_regressions_are_listed_first(claims_pytester):
     (first / "report.json").write_text(json.dumps(baseline))
     claims_pytester.makepyfile(
         test_small=SMALL_SUITE.replace(
-            "metric(0.3), n=30).paired_difference(threshold=0.1)",
-            "metric(0.0), n=30).paired_difference(threshold=0.1)",
+            "metric(0.3), n=30).test(PairedDifference(threshold=0.1))",
+            "metric(0.0), n=30).test(PairedDifference(threshold=0.1))",
         )
     )
     second = claims_pytester.path / "second"

@@ -47,7 +47,7 @@ def test_wilcoxon_p_value_is_scipys(xy):
     result = paired_difference(x, y, threshold=0.05, test="wilcoxon", alternative="less")
     reference = sps.wilcoxon(x - y - 0.05, alternative="less")
     assert result.pvalue == pytest.approx(reference.pvalue, rel=1e-12)
-    assert result.secondary["paired_t"]["pvalue"] == pytest.approx(
+    assert result.secondary["paired_t"]["p_value"] == pytest.approx(
         sps.ttest_1samp(x - y, 0.05, alternative="less").pvalue
     )
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.stats import GroupSequentialDesign, Measurement, SamplingPlan, VerdictKind
+from harness.stats import (
+    Equivalence,
+    GroupSequentialDesign,
+    Measurement,
+    PairedDifference,
+    SamplingPlan,
+    VerdictKind,
+)
 from harness.stats.paired import difference_pvalues
 from harness.stats.sequential import first_decisive, look_sizes, obrien_fleming_spending
 from harness.stats.verdict import INCONCLUSIVE_CODE, REFUTED_CODE, SUPPORTED_CODE, decide
@@ -89,7 +96,7 @@ def test_sampler_stops_at_the_first_decisive_look():
         return np.full(len(units), 1.0) + 0.01 * np.arange(len(units))
 
     m = Measurement(lambda base: iter(range(base, base + 10_000)), metric, _plan(100))
-    r = m.paired_difference(threshold=0.0)
+    r = m.test(PairedDifference(threshold=0.0))
     assert r.kind is VerdictKind.SUPPORTED
     assert len(drawn) == 20 and r.n == 20
     assert r.sequential["stopped_at_look"] == 1 and r.sequential["stopped_early"]
@@ -102,7 +109,7 @@ def test_sampler_reaches_the_cap_when_nothing_decides():
         return np.array([1.0 if u % 2 else -1.0 for u in units])
 
     m = Measurement(lambda base: iter(range(base, base + 10_000)), metric, _plan(100))
-    r = m.paired_difference(threshold=0.0)
+    r = m.test(PairedDifference(threshold=0.0))
     assert r.kind is VerdictKind.INCONCLUSIVE
     assert r.n == 100 and not r.sequential["stopped_early"]
     assert [look["n"] for look in r.sequential["looks"]] == [20, 40, 60, 80, 100]
@@ -124,25 +131,23 @@ def test_sampler_rule_is_the_simulated_rule():
     )
     final, stop = first_decisive(codes)
     for row, code, look in zip(data, final, stop, strict=True):
-        m = Measurement(
-            lambda base, row=row: iter(range(60)), lambda us, row=row: row[us], _plan(60)
-        )
-        r = m.paired_difference(threshold=0.0)
+        m = Measurement(lambda _base: iter(range(60)), lambda us, row=row: row[us], _plan(60))
+        r = m.test(PairedDifference(threshold=0.0))
         assert r.sequential["stopped_at_look"] == look + 1
         assert r.kind is VerdictKind.from_code(int(code))
 
 
 def test_two_sided_claims_cannot_be_sequential():
-    m = Measurement(lambda b: iter(range(1000)), lambda us: np.ones(len(us)), _plan(50))
+    m = Measurement(lambda _b: iter(range(1000)), lambda us: np.ones(len(us)), _plan(50))
     with pytest.raises(ValueError, match="one-sided or equivalence"):
-        m.paired_difference(alternative="two-sided")
+        m.test(PairedDifference(alternative="two-sided"))
 
 
 def test_sequential_equivalence():
     m = Measurement(
-        lambda b: iter(range(1000)),
+        lambda _b: iter(range(1000)),
         lambda us: np.array([0.001 * ((u % 3) - 1) for u in us]),
         _plan(100),
     )
-    r = m.equivalence(margin=0.05)
+    r = m.test(Equivalence(margin=0.05))
     assert r.kind is VerdictKind.SUPPORTED and r.sequential["stopped_at_look"] == 1

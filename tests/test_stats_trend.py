@@ -53,7 +53,7 @@ def test_page_test_is_reported_beside_it():
     values = decaying(30, 0.4, 6)
     r = trend(values, OFFSETS, alternative="less")
     page = sps.page_trend_test(values, predicted_ranks=sps.rankdata(-OFFSETS))
-    assert r.secondary["page"]["pvalue"] == pytest.approx(page.pvalue)
+    assert r.secondary["page"]["p_value"] == pytest.approx(page.pvalue)
     assert r.effects["mean_by_level"] == pytest.approx(values.mean(axis=0).tolist())
 
 

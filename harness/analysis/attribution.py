@@ -29,7 +29,7 @@ VALUE = "value"
 Target = Sequence[int] | np.ndarray | torch.Tensor | str
 
 
-def _head(policy: nn.Module, target: Target, n: int) -> tuple[Callable, torch.Tensor | int]:
+def _head(target: Target, n: int) -> tuple[Callable, torch.Tensor | int]:
     """(function of the policy output -> (N, m) tensor, captum target)."""
     if isinstance(target, str):
         if target != VALUE:
@@ -69,7 +69,7 @@ def layer_attribution(
     module = _module(policy, layer)
     acts = layer_activations(policy, obs, layer)
     base = torch.zeros_like(acts) if baseline is None else baseline.to(acts).expand_as(acts)
-    head, tgt = _head(policy, target, len(obs))
+    head, tgt = _head(target, len(obs))
 
     def forward(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         handle = module.register_forward_hook(lambda _m, _i, _o: a)
@@ -100,7 +100,7 @@ def pixel_attribution(
     internal_batch_size: int = 256,
 ) -> torch.Tensor:
     """(N, 3, 64, 64) integrated gradients w.r.t. the input pixels (baseline: black)."""
-    head, tgt = _head(policy, target, len(obs))
+    head, tgt = _head(target, len(obs))
     ig = IntegratedGradients(lambda x: head(policy(x)))
     base = torch.zeros_like(obs) if baseline is None else baseline.to(obs).expand_as(obs)
     with torch.enable_grad():

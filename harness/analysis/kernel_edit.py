@@ -25,37 +25,18 @@ import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from harness.hooks import SUFFIX, resolve_label
-from harness.interventions import Apply, InterventionError, InterventionShapeError, LayerInfo
-from harness.interventions import Intervention as _Intervention
+from harness.interventions import InterventionError, ProjectOut, as_direction, describe_tensor
 
 
 class KernelEditError(InterventionError):
-    """A layer whose reader is not a single convolution, or a bad direction."""
-
-
-def as_direction(direction: object, channels: int, what: str = "direction") -> torch.Tensor:
-    """``direction`` as a float32 unit vector of length ``channels`` (clear errors otherwise)."""
-    u = torch.as_tensor(direction).detach().to("cpu", torch.float64).flatten()
-    if torch.as_tensor(direction).ndim != 1:
-        raise InterventionShapeError(
-            f"{what} must be a 1-D vector of {channels} channel weights, "
-            f"got shape {tuple(torch.as_tensor(direction).shape)}"
-        )
-    if u.numel() != channels:
-        raise InterventionShapeError(
-            f"{what} has {u.numel()} entries but the layer has {channels} channels"
-        )
-    if not torch.isfinite(u).all():
-        raise KernelEditError(f"{what} has non-finite entries")
-    norm = u.norm()
-    if norm == 0:
-        raise KernelEditError(f"{what} is the zero vector: there is no direction to project out")
-    return (u / norm).float()
+    """A layer whose reader is not a single convolution (or no layer at all)."""
 
 
 def _conv_readers(policy: nn.Module) -> dict[str, str]:
@@ -121,52 +102,50 @@ def project_out_of_kernels(
     return edited
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class ProjectOut(_Intervention):
-    """Remove the component along ``direction`` from the layer's output at every cell:
-    ``x - u (u . x)``, ``u`` the unit direction (the activation-space twin of the kernel
-    edit). ``direction`` is one ``(C,)`` vector or one per example, ``(batch, C)``."""
-
-    direction: torch.Tensor
-    name: str = "direction"
-
-    def __post_init__(self) -> None:
-        t = torch.as_tensor(self.direction).detach().to(torch.float32).clone()
-        if t.ndim not in (1, 2):
-            raise InterventionShapeError(
-                f"direction {self.name!r} must be (C,) or (batch, C), got {tuple(t.shape)}"
-            )
-        object.__setattr__(self, "direction", t)
-
-    @property
-    def kind(self) -> str:
-        return "project_out"
-
-    def describe(self) -> str:
-        return f"project {self.name} out @ {self.layer}"
-
-    def prepare(self, layer: LayerInfo) -> Apply:
-        if len(layer.shape) < 1:
-            raise InterventionShapeError(f"{layer.label} has a scalar output: no channels")
-        d = layer.check_device(self.direction, f"direction {self.name!r}")
-        rows = d if d.ndim == 2 else d[None]
-        u = torch.stack([as_direction(r, layer.channels, f"direction {self.name!r}") for r in rows])
-        ub = u.to(d.device).reshape(len(u), -1, *(1,) * (len(layer.shape) - 1))
-
-        def project(out: torch.Tensor) -> torch.Tensor:
-            if d.ndim == 2 and out.shape[0] != len(u):
-                raise InterventionShapeError(
-                    f"{len(u)} per-example directions but the batch at {layer.label} has "
-                    f"{out.shape[0]} rows"
-                )
-            return out - ub * (out * ub).sum(1, keepdim=True)
-
-        return project
-
-
 def project_out_interventions(
     layers: str | Sequence[str], direction: object, name: str = "direction"
 ) -> list[ProjectOut]:
     """The activation edits equal to :func:`project_out_of_kernels` on the same layers."""
     layers = [layers] if isinstance(layers, str) else list(layers)
     return [ProjectOut(layer, torch.as_tensor(direction), name) for layer in layers]
+
+
+@dataclass(frozen=True, eq=False)
+class KernelEdit:
+    """A policy edit as data: the convolutions that read ``layers`` ignore ``direction``.
+
+    It prints and serializes like an intervention; :meth:`apply` makes the edited copy (the
+    experiments cache it per policy under :meth:`key`).
+    """
+
+    layers: tuple[str, ...]
+    direction: np.ndarray
+    name: str = "direction"
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise KernelEditError("name at least one layer")
+        object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "direction", np.asarray(self.direction, dtype=float).copy())
+
+    @property
+    def key(self) -> tuple:
+        return ("kernel_edit", self.layers, self.direction.tobytes())
+
+    def apply(self, policy: nn.Module) -> nn.Module:
+        return project_out_of_kernels(policy, self.layers, self.direction)
+
+    def describe(self) -> str:
+        return f"edit the kernels reading {', '.join(self.layers)} to ignore {self.name}"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "kernel_edit",
+            "description": self.describe(),
+            "layers": list(self.layers),
+            "name": self.name,
+            "direction": describe_tensor(torch.as_tensor(self.direction)),
+        }

@@ -10,7 +10,7 @@ published 0.88% / 1.26%); it is not a mean total variation, so the mean total va
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -78,3 +78,22 @@ def normalized_path_probability(
         return float(field.at(start)[Move.NOOP])
     probs = np.array([field.at(c)[m] for c, m in path_moves(maze, target, start)])
     return float(np.exp(np.mean(np.log(np.clip(probs, 1e-12, 1.0)))))
+
+
+def field_changes(
+    before: Sequence[VectorField], after: Sequence[VectorField], prefix: str
+) -> dict[str, np.ndarray]:
+    """Per maze: mean total variation over all cells and off the cheese path, and the post's
+    average change in action probabilities, as columns ``<prefix>_tv``, ``<prefix>_tv_off_path``
+    and ``<prefix>_avg_change``."""
+    tv, tv_off, avg = [], [], []
+    for a, b in zip(before, after, strict=True):
+        tv.append(mean_total_variation(a, b))
+        off = off_path_cells(a.maze)
+        tv_off.append(mean_total_variation(a, b, off) if off else 0.0)
+        avg.append(average_change(a, b))
+    return {
+        f"{prefix}_tv": np.array(tv),
+        f"{prefix}_tv_off_path": np.array(tv_off),
+        f"{prefix}_avg_change": np.array(avg),
+    }

@@ -21,14 +21,10 @@ Runner = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
 CHUNK = 256
 
 
-def device_of(policy: torch.nn.Module) -> torch.device:
-    return next(policy.parameters()).device
-
-
 def plain_runner(policy: torch.nn.Module) -> Runner:
     """Run ``policy`` as is (inference mode); returns the 15 action logits."""
 
-    def run(obs: torch.Tensor, owners: np.ndarray) -> torch.Tensor:
+    def run(obs: torch.Tensor, _owners: np.ndarray) -> torch.Tensor:
         with torch.inference_mode():
             out = policy(obs)
         return out[0] if isinstance(out, tuple) else out

@@ -34,6 +34,13 @@ class DreamSettings:
         if not self.init_logit > 0:
             raise ValueError(f"init_logit must be > 0, got {self.init_logit}")
 
+    def describe(self) -> str:
+        """How a maze is dreamed, in words (for reports)."""
+        return (
+            f"dreamed walls: Adam on sigmoid wall logits, {self.steps} steps, lr {self.lr:g}; "
+            "threshold 0.5, repair connectivity, procgen render"
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Dream:

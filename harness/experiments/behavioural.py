@@ -11,6 +11,7 @@ the level seed. Features are z-scored; the model is an L1-regularized logistic r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import sklearn
@@ -22,6 +23,8 @@ from harness.behavior.vfield import vector_fields
 from harness.experiments.subject import Subject
 from harness.maze.grid import distances_from, euclidean
 from harness.maze.maze import Maze
+from harness.stats import Result, accuracy_vs_base_rate, all_of, equivalence, proportion
+from harness.stats.sampling import Values
 
 # scikit-learn 1.8 replaced ``penalty="l1"`` by ``l1_ratio=1``; accept both generations.
 _L1 = (
@@ -77,30 +80,34 @@ def got_cheese_probability(subject: Subject, mazes: Sequence[Maze], horizon: int
     return np.clip(np.array(out), 0.0, 1.0)
 
 
-#: P(got cheese) by (policy, level seed, horizon): the three BH claims share one data set.
-_P_CACHE: dict[tuple[int, int, int], float] = {}
-
-
 def cached_got_cheese(subject: Subject, mazes: Sequence[Maze], horizon: int) -> np.ndarray:
-    key = lambda m: (id(subject.policy), m.seed, horizon)  # noqa: E731
-    todo = [m for m in mazes if key(m) not in _P_CACHE]
+    """:func:`got_cheese_probability`, computed once per policy, level seed and horizon (the
+    three BH claims share one data set)."""
+    cache: dict[int, float] = subject.hooked.memo(("got_cheese", horizon), dict)
+    todo = [m for m in mazes if m.seed not in cache]
     if todo:
         for m, p in zip(todo, got_cheese_probability(subject, todo, horizon), strict=True):
-            _P_CACHE[key(m)] = float(p)
-    return np.array([_P_CACHE[key(m)] for m in mazes])
+            cache[m.seed] = float(p)
+    return np.array([cache[m.seed] for m in mazes])
 
 
-def dataset(subject: Subject, mazes: Sequence[Maze], horizon: int) -> dict[str, np.ndarray]:
-    """Per maze: the features, P(got cheese) and one drawn outcome."""
-    p = cached_got_cheese(subject, mazes, horizon)
-    draws = np.array(
-        [
-            np.random.default_rng([m.seed, 2023]).random() < pi
-            for m, pi in zip(mazes, p, strict=True)
-        ]
-    )
-    cols = {name: np.array([features(m)[name] for m in mazes]) for name in FEATURES}
-    return {**cols, "p_got_cheese": p, "got_cheese": draws.astype(float)}
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Per maze: the features, P(got cheese) within ``horizon`` steps and one drawn outcome."""
+
+    subject: Subject
+    horizon: int
+
+    def __call__(self, mazes: Sequence[Maze]) -> dict[str, np.ndarray]:
+        p = cached_got_cheese(self.subject, mazes, self.horizon)
+        draws = np.array(
+            [
+                np.random.default_rng([m.seed, 2023]).random() < pi
+                for m, pi in zip(mazes, p, strict=True)
+            ]
+        )
+        cols = {name: np.array([features(m)[name] for m in mazes]) for name in FEATURES}
+        return {**cols, "p_got_cheese": p, "got_cheese": draws.astype(float)}
 
 
 def design(values, names: Sequence[str]) -> np.ndarray:
@@ -151,3 +158,57 @@ def sign_fits(values, c: float, fits: int, seed: int = 0) -> dict[str, np.ndarra
             if f in coef:
                 negative[f].append(float(coef[f] < 0))
     return {f: np.array(v) for f, v in negative.items()}
+
+
+# ------------------------------------------------------------------ verdict forms (BH1-BH3)
+@dataclass(frozen=True)
+class HeldOutAccuracy:
+    """BH1: an L1 logistic regression on ``features`` predicts held-out outcomes better than
+    the training split's majority rate, by more than ``threshold``. The fitted coefficients
+    (z-scored features) are reported among the result's effects."""
+
+    features: tuple[str, ...]
+    c: float
+    threshold: float = 0.0
+
+    def evaluate(self, values: Values, alpha: float) -> Result:
+        out = held_out(values, self.features, self.c)
+        result = accuracy_vs_base_rate(
+            out["correct"], base_rate=out["base_rate"], threshold=self.threshold, alpha=alpha
+        )
+        return result.with_(effects={**result.effects, "coefficients": out["coef"]})
+
+
+@dataclass(frozen=True)
+class SignStability:
+    """BH2: over ``fits`` random splits and feature subsets, each key coefficient is negative
+    in more than ``threshold`` of the fits (exact binomial per feature, all must hold)."""
+
+    c: float
+    fits: int
+    threshold: float
+
+    def evaluate(self, values: Values, alpha: float) -> Result:
+        signs = sign_fits(values, self.c, self.fits)
+        return all_of(
+            *(
+                proportion(
+                    signs[f], threshold=self.threshold, alpha=alpha, name=f"negative {f}", label=f
+                )
+                for f in KEY_FEATURES
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AddedAccuracy:
+    """BH3: adding the DS-to-top-right distance to the key features changes held-out
+    accuracy by less than ``margin`` (TOST on paired per-maze correctness)."""
+
+    c: float
+    margin: float
+
+    def evaluate(self, values: Values, alpha: float) -> Result:
+        without = held_out(values, KEY_FEATURES, self.c)
+        with_it = held_out(values, (*KEY_FEATURES, ARTIFACT), self.c)
+        return equivalence(with_it["correct"], without["correct"], margin=self.margin, alpha=alpha)

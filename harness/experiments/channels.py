@@ -7,14 +7,24 @@ Channel cells follow CLAIMS.md's grid -> channel map (:func:`channel_cell`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from harness.behavior.compare import normalized_path_probability, path_moves
-from harness.behavior.vfield import VectorField, policy_probs
+from harness.behavior.compare import field_changes, normalized_path_probability, path_moves
+from harness.behavior.vfield import VectorField
 from harness.experiments.activations import activations
-from harness.experiments.measure import decisions, field_changes, fields
+from harness.experiments.conditions import (
+    Condition,
+    ConditionExperiment,
+    Conditions,
+    Example,
+    conditions,
+    decisions,
+    fields,
+    move_probs,
+)
 from harness.experiments.subject import Subject
 from harness.interventions import (
     Intervention,
@@ -87,37 +97,70 @@ def channel_peak_hit_rates(
     return out
 
 
-def tracking(subject: Subject, mazes: Sequence[Maze], placements: int, tolerance: int) -> dict:
+@dataclass(frozen=True, eq=False)
+class Tracking:
     """CH1 columns: hit rate of each cheese channel and the mean of the other channels."""
-    rates = channel_peak_hit_rates(subject, mazes, placements, tolerance)
-    cheese = list(subject.require_cheese_channels())
-    others = [c for c in range(rates.shape[1]) if c not in cheese]
-    out = {f"hit_{c}": rates[:, c] for c in cheese}
-    out["hit_non_cheese"] = rates[:, others].mean(1)
-    out["hit_chance"] = np.full(len(mazes), (2 * tolerance + 1) ** 2 / 256)
-    return out
+
+    subject: Subject
+    placements: int
+    tolerance: int
+
+    def __call__(self, mazes: Sequence[Maze]) -> dict[str, np.ndarray]:
+        rates = channel_peak_hit_rates(self.subject, mazes, self.placements, self.tolerance)
+        cheese = list(self.subject.require_cheese_channels())
+        others = [c for c in range(rates.shape[1]) if c not in cheese]
+        out = {f"hit_{c}": rates[:, c] for c in cheese}
+        out["hit_non_cheese"] = rates[:, others].mean(1)
+        out["hit_chance"] = np.full(len(mazes), (2 * self.tolerance + 1) ** 2 / 256)
+        return out
+
+    def peak_misses_the_cheese(self, channel: int, maze: Maze) -> bool:
+        """A counterexample to CH1: the channel's positive peak is not at the cheese."""
+        maps = activations(self.subject, [maze])[self.subject.layer][:, [channel]]
+        cell = channel_cell(maze.to_outer(maze.cheese))
+        return not peak_hits(maps, [cell], self.tolerance)[0, 0]
 
 
-def ablation_effects(subject: Subject, mazes: Sequence[Maze], channels: Sequence[int]) -> dict:
-    """CH2: P(cheese) and field changes with the channels zero-ablated."""
-    ablate = [ZeroChannels(subject.layer, tuple(channels))]
-    base = decisions(subject, mazes)
-    ablated = decisions(subject, mazes, lambda owners: ablate)
-    before = fields(subject, mazes)
-    after = fields(subject, mazes, lambda owners: ablate)
-    return {
-        "unpatched": base.p_cheese,
-        "ablated": ablated.p_cheese,
-        **field_changes(before, after, "ablation"),
-    }
+@dataclass(frozen=True, eq=False)
+class ChannelEdit(ConditionExperiment):
+    """CH2 (zero-ablation) and CH5 (scaling): P(cheese) at the decision square unpatched and
+    with one edit of the channels (column ``name``), and -- given ``field_prefix`` -- the
+    field change (columns ``<prefix>_tv``, ``<prefix>_tv_off_path``, ...)."""
+
+    subject: Subject
+    edit: Intervention
+    name: str
+    field_prefix: str | None = None
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        return conditions(
+            Condition("unpatched", tuple(mazes)), Condition(self.name, tuple(mazes), (self.edit,))
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        base, edited = arms["unpatched"], arms[self.name]
+        out = {
+            "unpatched": decisions(self.subject, base).p_cheese,
+            self.name: decisions(self.subject, edited).p_cheese,
+        }
+        if self.field_prefix is not None:
+            changes = field_changes(
+                fields(self.subject, base), fields(self.subject, edited), self.field_prefix
+            )
+            out.update(changes)
+        return out
 
 
-def scaling_effects(subject: Subject, mazes: Sequence[Maze], channels, k: float) -> dict:
-    """CH5: P(cheese) at the decision square with the channels multiplied by ``k``."""
-    scale = [ScaleChannels(subject.layer, tuple(channels), k)]
-    base = decisions(subject, mazes)
-    scaled = decisions(subject, mazes, lambda owners: scale)
-    return {"unpatched": base.p_cheese, "scaled": scaled.p_cheese}
+def zero_ablation(subject: Subject, channels: Sequence[int]) -> ChannelEdit:
+    """CH2: the channels zeroed; P(cheese) and the field change."""
+    edit = ZeroChannels(subject.layer, tuple(channels))
+    return ChannelEdit(subject, edit, "ablated", field_prefix="ablation")
+
+
+def scaling(subject: Subject, channels: Sequence[int], k: float) -> ChannelEdit:
+    """CH5: the channels multiplied by ``k``."""
+    return ChannelEdit(subject, ScaleChannels(subject.layer, tuple(channels), k), "scaled")
 
 
 # ------------------------------------------------------------------------ retargeting
@@ -142,58 +185,178 @@ def near_and_far_targets(maze: Maze) -> list[Cell]:
     return [near, far]
 
 
-Clamp = tuple[str, tuple[int, ...], float]  # (name, channels, value)
+@dataclass(frozen=True)
+class Clamp:
+    """A retargeting patch: set ``channels`` at the target's channel cell to ``value``."""
 
+    name: str
+    channels: tuple[int, ...]
+    value: float
 
-def _target_interventions(
-    subject: Subject, clamp: Clamp | None, cells: list[Cell], kind: str, background: float
-) -> list[Intervention]:
-    if clamp is None:
-        return []
-    _, channels, value = clamp
-    if kind == "set":
-        return [SetCell(subject.layer, channels, cells, value)]
-    return [ReplaceChannelMapExceptCell(subject.layer, channels, cells, background, value)]
+    def at(self, layer: str, cells: Sequence[Cell]) -> SetCell:
+        """The patch for rows whose targets sit at ``cells`` (one channel cell per row)."""
+        return SetCell(layer, self.channels, list(cells), self.value)
 
-
-def path_probabilities(
-    subject: Subject,
-    mazes: Sequence[Maze],
-    targets: Sequence[Sequence[Cell]],
-    clamps: Sequence[Clamp | None],
-    kind: str = "set",
-    background: float = 0.0,
-) -> dict[str, np.ndarray]:
-    """Normalized path probability from the start to each target, cheese removed, for each
-    clamp (None = unpatched). Returns ``{clamp name: (mazes, targets) array}``.
-
-    Only the cells on each path are evaluated, each row clamped at its own target's channel
-    cell, all in one batched pass per clamp.
-    """
-    rows: list[Maze] = []
-    row_cell: list[Cell] = []
-    spans = []
-    for m, ts in zip(mazes, targets, strict=True):
-        nm = m.without_cheese()
-        for t in ts:
-            cells = [c for c, _ in path_moves(nm, t)] or [nm.mouse]
-            start = len(rows)
-            rows += [nm.with_mouse(c) for c in cells]
-            row_cell += [channel_cell(nm.to_outer(t))] * len(cells)
-            spans.append((nm, t, start, len(rows)))
-    out = {}
-    for clamp in clamps:
-        name = "unpatched" if clamp is None else clamp[0]
-        runner = subject.runner(
-            lambda owners, clamp=clamp: _target_interventions(
-                subject, clamp, [row_cell[i] for i in owners], kind, background
-            )
+    def on_background(self, layer: str, cells: Sequence[Cell], background: float):
+        """The same spot on a map set to ``background`` everywhere else (CH4)."""
+        return ReplaceChannelMapExceptCell(
+            layer, self.channels, list(cells), background, self.value
         )
-        probs = policy_probs(runner, rows, subject.device)
+
+
+@dataclass(frozen=True, eq=False)
+class PathRows:
+    """Every cell on the path from the start to each target, cheese removed: the rows whose
+    move probabilities give the normalized path probabilities, and each row's target cell."""
+
+    rows: tuple[Maze, ...]
+    target_cells: tuple[Cell, ...]  # per row: the target's channel cell
+    spans: tuple[tuple[Maze, Cell, int, int], ...]  # (maze without cheese, target, start, stop)
+    mazes: int
+
+    @classmethod
+    def build(cls, mazes: Sequence[Maze], targets: Sequence[Sequence[Cell]]) -> PathRows:
+        rows: list[Maze] = []
+        row_cell: list[Cell] = []
+        spans = []
+        for m, ts in zip(mazes, targets, strict=True):
+            nm = m.without_cheese()
+            for t in ts:
+                cells = [c for c, _ in path_moves(nm, t)] or [nm.mouse]
+                start = len(rows)
+                rows += [nm.with_mouse(c) for c in cells]
+                row_cell += [channel_cell(nm.to_outer(t))] * len(cells)
+                spans.append((nm, t, start, len(rows)))
+        return cls(tuple(rows), tuple(row_cell), tuple(spans), len(mazes))
+
+    def path_probabilities(self, probs: np.ndarray) -> np.ndarray:
+        """(mazes, targets) normalized path probabilities from the rows' move probabilities."""
         values = []
-        for nm, t, a, b in spans:
-            cells = tuple(r.mouse for r in rows[a:b])
+        for nm, t, a, b in self.spans:
+            cells = tuple(r.mouse for r in self.rows[a:b])
             vf = VectorField(nm, cells, probs[a:b])
             values.append(normalized_path_probability(vf, t, start=nm.start))
-        out[name] = np.array(values).reshape(len(mazes), -1)
-    return out
+        return np.array(values).reshape(self.mazes, -1)
+
+
+def geometric_mean_over_targets(values: np.ndarray) -> np.ndarray:
+    return np.exp(np.log(np.clip(values, 1e-12, 1)).mean(1))
+
+
+def log_ratio(patched: np.ndarray, base: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(patched, 1e-12, 1) / np.clip(base, 1e-12, 1))
+
+
+@dataclass(frozen=True, eq=False)
+class Retargeting(ConditionExperiment):
+    """CH3: normalized path probability from the start to ``targets`` random cells per maze,
+    cheese removed, unpatched and under each clamp (each row clamped at its own target's
+    channel cell). Columns: the geometric mean over targets per condition, or -- with
+    ``log_ratios`` -- each clamp's log ratio of those means to the unpatched one."""
+
+    subject: Subject
+    clamps: tuple[Clamp, ...]
+    targets: int
+    log_ratios: bool = False
+
+    def target_cells(self, maze: Maze) -> list[Cell]:
+        return retarget_cells(maze, self.targets)
+
+    def rows(self, mazes: Sequence[Maze]) -> PathRows:
+        return PathRows.build(mazes, [self.target_cells(m) for m in mazes])
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        rows = self.rows(mazes)
+        layer = self.subject.layer
+        return conditions(
+            Condition("unpatched", rows.rows),
+            *(Condition(c.name, rows.rows, (c.at(layer, rows.target_cells),)) for c in self.clamps),
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        rows = self.rows(mazes)
+        means = {
+            name: geometric_mean_over_targets(
+                rows.path_probabilities(move_probs(self.subject, arm))
+            )
+            for name, arm in arms.items()
+        }
+        if not self.log_ratios:
+            return means
+        return {c.name: np.log(means[c.name] / means["unpatched"]) for c in self.clamps}
+
+    def example(self, maze: Maze) -> Example:
+        """The no-cheese maze's field unpatched and with the first clamp at one target."""
+        target = retarget_cells(maze, 1)[0]
+        cell = channel_cell(maze.to_outer(target))
+        clamp = self.clamps[0]
+        nm = (maze.without_cheese(),)
+        return Example(
+            Condition("unpatched", nm),
+            Condition(
+                clamp.name, nm, (SetCell(self.subject.layer, clamp.channels, cell, clamp.value),)
+            ),
+            ("unpatched, no cheese", f"clamped ({clamp.name})"),
+            (target,),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class RetargetingByDistance(ConditionExperiment):
+    """CH3[distance]: log ratio of the path probability under the clamp to a target on the
+    path to the top-right (``near``) and to the target farthest from that path (``far``)."""
+
+    subject: Subject
+    clamp: Clamp
+
+    def rows(self, mazes: Sequence[Maze]) -> PathRows:
+        return PathRows.build(mazes, [near_and_far_targets(m) for m in mazes])
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        rows = self.rows(mazes)
+        patch = self.clamp.at(self.subject.layer, rows.target_cells)
+        return conditions(
+            Condition("unpatched", rows.rows), Condition(self.clamp.name, rows.rows, (patch,))
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        rows = self.rows(mazes)
+        base, clamped = (
+            rows.path_probabilities(move_probs(self.subject, arms[k]))
+            for k in ("unpatched", self.clamp.name)
+        )
+        ratio = log_ratio(clamped, base)
+        return {"near": ratio[:, 0], "far": ratio[:, 1], "size": np.array([m.size for m in mazes])}
+
+
+@dataclass(frozen=True, eq=False)
+class SpotOnBackground(ConditionExperiment):
+    """CH4: mean path probability over ``targets`` random cells with the channel clamped at
+    the target (``clamped``) and with the whole map at ``background`` except the target's
+    spot (``replaced``)."""
+
+    subject: Subject
+    clamp: Clamp
+    spot: Clamp
+    targets: int
+    background: float
+
+    def rows(self, mazes: Sequence[Maze]) -> PathRows:
+        return PathRows.build(mazes, [retarget_cells(m, self.targets) for m in mazes])
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        rows = self.rows(mazes)
+        layer, cells = self.subject.layer, rows.target_cells
+        return conditions(
+            Condition("clamped", rows.rows, (self.clamp.at(layer, cells),)),
+            Condition(
+                "replaced", rows.rows, (self.spot.on_background(layer, cells, self.background),)
+            ),
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        rows = self.rows(mazes)
+        return {
+            k: rows.path_probabilities(move_probs(self.subject, arm)).mean(1)
+            for k, arm in (("replaced", arms["replaced"]), ("clamped", arms["clamped"]))
+        }

@@ -1,23 +1,35 @@
 """The cheese-vector experiments (CV family): per-maze vectors, transfer, averages, noise.
 
-Every function takes a batch of mazes and returns named per-maze arrays (columns), which
-is what the claim sampler records and analyses.
+Each experiment is a small value: ``conditions(mazes)`` names the arms (unpatched, patched
+with the maze's own vector, with another maze's, ...), calling it on a batch of mazes
+returns named per-maze columns, which is what the claim sampler records and analyses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
 import torch
 
-from harness.behavior.compare import mean_total_variation, off_path_cells
+from harness.behavior.compare import field_changes, mean_total_variation, off_path_cells
 from harness.experiments.activations import cheese_vector, cheese_vectors
-from harness.experiments.measure import decisions, field_changes, fields, per_maze_vector
+from harness.experiments.conditions import (
+    Condition,
+    ConditionExperiment,
+    Conditions,
+    Example,
+    added,
+    conditions,
+    decisions,
+    fields,
+    p_cheese,
+    unpatched,
+)
 from harness.experiments.subject import Subject
-from harness.hooks import layer_shapes
-from harness.interventions import AddVector, AddVectors
+from harness.interventions import AddVectors
 from harness.maze.maze import Maze
 from harness.maze.streams import maze_stream, mazes_with_cheese_at, shifted
 
@@ -25,59 +37,90 @@ from harness.maze.streams import maze_stream, mazes_with_cheese_at, shifted
 HEADS = ("fc_policy_out", "fc_value_out")
 
 
-def patched_decisions(
-    subject: Subject, mazes: Sequence[Maze], vectors: torch.Tensor, coeff: float, name: str
-) -> dict[str, np.ndarray]:
-    """P(cheese) and P(top-right) at each DS, unpatched and with ``coeff * vectors[i]``."""
-    base = decisions(subject, mazes)
-    patched = decisions(subject, mazes, per_maze_vector(subject, vectors, coeff, name))
-    return {
-        "unpatched": base.p_cheese,
-        "patched": patched.p_cheese,
-        "p_top_right_unpatched": base.p_top_right,
-        "p_top_right_patched": patched.p_top_right,
-    }
+@dataclass(frozen=True, eq=False)
+class OwnVector(ConditionExperiment):
+    """CV1/CV2: each maze patched with ``coeff`` times its own cheese vector."""
+
+    subject: Subject
+    coeff: float
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        vectors = cheese_vector(self.subject, mazes)
+        return conditions(
+            unpatched(mazes), added(self.subject, "patched", mazes, vectors, self.coeff)
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        base = decisions(self.subject, arms["unpatched"])
+        patched = decisions(self.subject, arms["patched"])
+        return {
+            "unpatched": base.p_cheese,
+            "patched": patched.p_cheese,
+            "p_top_right_unpatched": base.p_top_right,
+            "p_top_right_patched": patched.p_top_right,
+        }
+
+    def example(self, maze: Maze) -> Example:
+        arms = self.conditions([maze])
+        return Example(arms["unpatched"], arms["patched"], ("unpatched", f"c = {self.coeff:g}"))
+
+    def p_cheese_does_not_fall(self, maze: Maze) -> bool:
+        """A counterexample to CV1: P(cheese) at the decision square does not fall."""
+        d = self([maze])
+        return bool(d["patched"][0] >= d["unpatched"][0])
+
+    def p_cheese_moves_more_than(self, margin: float, maze: Maze) -> bool:
+        """A counterexample to CV2: P(cheese) at the decision square moves beyond ``margin``."""
+        d = self([maze])
+        return bool(abs(d["patched"][0] - d["unpatched"][0]) > margin)
 
 
-def own_vector_decisions(subject: Subject, mazes: Sequence[Maze], coeff: float) -> dict:
-    """CV1/CV2: each maze patched with its own cheese vector."""
-    return patched_decisions(subject, mazes, cheese_vector(subject, mazes), coeff, "cheese_vector")
-
-
+# ------------------------------------------------------------------------------ CV3
 def _far_enough(a: Maze, b: Maze, min_offset: int) -> bool:
     ra, ca = a.to_outer(a.cheese)
     rb, cb = b.to_outer(b.cheese)
     return max(abs(ra - rb), abs(ca - cb)) >= min_offset
 
 
-def transfer_sources(subject: Subject, targets: Sequence[Maze], min_offset: int) -> list[Maze]:
-    """For each target, the next maze of the stream whose cheese is at least ``min_offset``
-    outer cells away (the vector's source in CV3)."""
-    out = []
-    for t in targets:
-        stream = maze_stream(t.seed + 1, subject.where(has_decision_square=True))
-        out.append(next(m for m in stream if _far_enough(m, t, min_offset)))
-    return out
+@dataclass(frozen=True, eq=False)
+class Transfer(ConditionExperiment):
+    """CV3: each target maze patched with its own vector and with the vector of the next
+    maze of the stream whose cheese is at least ``min_offset`` outer cells away."""
+
+    subject: Subject
+    min_offset: int
+
+    def sources(self, targets: Sequence[Maze]) -> list[Maze]:
+        where = self.subject.where(has_decision_square=True)
+        return [
+            next(m for m in maze_stream(t.seed + 1, where) if _far_enough(m, t, self.min_offset))
+            for t in targets
+        ]
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        own = cheese_vector(self.subject, mazes)
+        foreign = cheese_vector(self.subject, self.sources(mazes))
+        return conditions(
+            unpatched(mazes),
+            added(self.subject, "own", mazes, own, -1.0),
+            added(self.subject, "transfer", mazes, foreign, -1.0, "foreign_vector"),
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        base, own, far = p_cheese(self.subject, arms, "unpatched", "own", "transfer")
+        return {
+            "unpatched": base,
+            "own_patched": own,
+            "transfer_patched": far,
+            "own_drop": base - own,
+            "transfer_change": far - base,
+            "transfer_drop": base - far,
+        }
 
 
-def transfer_decisions(subject: Subject, mazes: Sequence[Maze], min_offset: int) -> dict:
-    """CV3: target mazes patched with their own vector and with a far source's vector."""
-    own = cheese_vector(subject, mazes)
-    sources = transfer_sources(subject, mazes, min_offset)
-    foreign = cheese_vector(subject, sources)
-    base = decisions(subject, mazes)
-    own_p = decisions(subject, mazes, per_maze_vector(subject, own, -1.0, "cheese_vector"))
-    far_p = decisions(subject, mazes, per_maze_vector(subject, foreign, -1.0, "foreign_vector"))
-    return {
-        "unpatched": base.p_cheese,
-        "own_patched": own_p.p_cheese,
-        "transfer_patched": far_p.p_cheese,
-        "own_drop": base.p_cheese - own_p.p_cheese,
-        "transfer_change": far_p.p_cheese - base.p_cheese,
-        "transfer_drop": base.p_cheese - far_p.p_cheese,
-    }
-
-
+# ------------------------------------------------------------------------------ CV4
 #: Seeds scanned for a CV4 target maze before giving up.
 OFFSET_SEARCH_SEEDS = 20_000
 
@@ -112,43 +155,77 @@ def offset_target(source: Maze, offset: int, search_from: int, subject: Subject)
     )
 
 
-def offset_transfer_drops(
-    subject: Subject, sources: Sequence[Maze], offsets: Sequence[int]
-) -> dict[str, np.ndarray]:
-    """CV4: drop of P(cheese) in mazes whose cheese is at the source's cell + offset,
-    patched with the source's vector. Column ``drops`` is (units, len(offsets))."""
-    vectors = cheese_vector(subject, sources)
-    drops = np.empty((len(sources), len(offsets)))
-    for j, d in enumerate(offsets):
-        targets = [offset_target(s, d, s.seed + 1 + 100_000 * j, subject) for s in sources]
-        out = patched_decisions(subject, targets, vectors, -1.0, "source_vector")
-        drops[:, j] = out["unpatched"] - out["patched"]
-    cols = {f"drop_offset_{d}": drops[:, j] for j, d in enumerate(offsets)}
-    return {"drops": drops, **cols}
+@dataclass(frozen=True, eq=False)
+class OffsetTransfer(ConditionExperiment):
+    """CV4: each source maze's vector subtracted in mazes whose cheese is at the source's
+    cell moved by each offset. Column ``drops`` is (units, offsets); ``drop_offset_<d>``
+    one offset's drop of P(cheese)."""
+
+    subject: Subject
+    offsets: tuple[int, ...]
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        vectors = cheese_vector(self.subject, mazes)
+        arms = []
+        for j, d in enumerate(self.offsets):
+            targets = [offset_target(s, d, s.seed + 1 + 100_000 * j, self.subject) for s in mazes]
+            arms.append(unpatched(targets, f"unpatched_offset_{d}"))
+            arms.append(
+                added(self.subject, f"patched_offset_{d}", targets, vectors, -1.0, "source_vector")
+            )
+        return conditions(*arms)
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        drops = np.empty((len(mazes), len(self.offsets)))
+        for j, d in enumerate(self.offsets):
+            base, patched = p_cheese(
+                self.subject, arms, f"unpatched_offset_{d}", f"patched_offset_{d}"
+            )
+            drops[:, j] = base - patched
+        cols = {f"drop_offset_{d}": drops[:, j] for j, d in enumerate(self.offsets)}
+        return {"drops": drops, **cols}
 
 
+# ------------------------------------------------------------------------------ CV5
 def mean_cheese_vector(subject: Subject, base_seed: int, count: int) -> torch.Tensor:
-    """The average of the cheese vectors of levels ``base_seed .. base_seed + count - 1``."""
-    mazes = [Maze.from_seed(s) for s in range(base_seed, base_seed + count)]
-    return cheese_vector(subject, mazes).mean(0)
+    """The average of the cheese vectors of levels ``base_seed .. base_seed + count - 1``
+    (computed once per policy, layer and seed range)."""
+
+    def compute() -> torch.Tensor:
+        mazes = [Maze.from_seed(s) for s in range(base_seed, base_seed + count)]
+        return cheese_vector(subject, mazes).mean(0)
+
+    return subject.hooked.memo(("mean_cheese_vector", subject.layer, base_seed, count), compute)
 
 
-def averaged_vector_decisions(
-    subject: Subject, mazes: Sequence[Maze], average: torch.Tensor
-) -> dict[str, np.ndarray]:
-    """CV5: own vector vs the averaged vector, both subtracted."""
-    own = cheese_vector(subject, mazes)
-    base = decisions(subject, mazes)
-    own_p = decisions(subject, mazes, per_maze_vector(subject, own, -1.0, "cheese_vector"))
-    avg = AddVector(subject.layer, average.to(subject.device), -1.0, "mean_cheese_vector")
-    avg_p = decisions(subject, mazes, lambda owners: [avg])
-    return {
-        "unpatched": base.p_cheese,
-        "own_drop": base.p_cheese - own_p.p_cheese,
-        "average_drop": base.p_cheese - avg_p.p_cheese,
-    }
+@dataclass(frozen=True, eq=False)
+class AveragedVector(ConditionExperiment):
+    """CV5: each maze's own vector vs the mean of ``sources`` mazes' vectors, both subtracted."""
+
+    subject: Subject
+    source_base_seed: int
+    sources: int
+
+    @property
+    def name(self) -> str:
+        last = self.source_base_seed + self.sources - 1
+        return f"mean of {self.sources} cheese vectors (seeds {self.source_base_seed}..{last})"
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        average = mean_cheese_vector(self.subject, self.source_base_seed, self.sources)
+        return conditions(
+            unpatched(mazes),
+            added(self.subject, "own", mazes, cheese_vector(self.subject, mazes), -1.0),
+            added(self.subject, "average", mazes, average, -1.0, self.name),
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        base, own, avg = p_cheese(self.subject, arms, "unpatched", "own", "average")
+        return {"unpatched": base, "own_drop": base - own, "average_drop": base - avg}
 
 
+# ------------------------------------------------------------------------------ CV6
 def noise_like(vectors: torch.Tensor, seeds: Sequence[int], scale: float | str) -> torch.Tensor:
     """Gaussian vectors, one per maze (seeded by its level seed), with per-element std
     ``scale`` or, for ``"match"``, the std of that maze's own cheese vector."""
@@ -166,54 +243,85 @@ def _on_path_tv(a, b) -> float:
     return mean_total_variation(a, b, on) if on else 0.0
 
 
-def noise_vs_cheese_fields(
-    subject: Subject, mazes: Sequence[Maze], coeff: float, scale: float | str
-) -> dict[str, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class NoiseVsCheese(ConditionExperiment):
     """CV6: field changes from the cheese vector and from matched Gaussian noise."""
-    vectors = cheese_vector(subject, mazes)
-    noise = noise_like(vectors, [m.seed for m in mazes], scale)
-    base = fields(subject, mazes)
-    cheese = fields(subject, mazes, per_maze_vector(subject, vectors, coeff, "cheese_vector"))
-    rand = fields(subject, mazes, per_maze_vector(subject, noise, coeff, "random_vector"))
-    out = {**field_changes(base, cheese, "cheese"), **field_changes(base, rand, "random")}
-    out["cheese_tv_on_path"] = np.array(
-        [_on_path_tv(a, b) for a, b in zip(base, cheese, strict=True)]
-    )
-    return out
+
+    subject: Subject
+    coeff: float
+    scale: float | str
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        vectors = cheese_vector(self.subject, mazes)
+        noise = noise_like(vectors, [m.seed for m in mazes], self.scale)
+        std = "std of the maze's cheese vector" if self.scale == "match" else f"std {self.scale}"
+        return conditions(
+            unpatched(mazes),
+            added(self.subject, "cheese", mazes, vectors, self.coeff),
+            added(self.subject, "random", mazes, noise, self.coeff, f"Gaussian vector ({std})"),
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        base, cheese, rand = (
+            fields(self.subject, arms[k]) for k in ("unpatched", "cheese", "random")
+        )
+        out = {**field_changes(base, cheese, "cheese"), **field_changes(base, rand, "random")}
+        out["cheese_tv_on_path"] = np.array(
+            [_on_path_tv(a, b) for a, b in zip(base, cheese, strict=True)]
+        )
+        return out
 
 
-def patched_vs_no_cheese_fields(subject: Subject, mazes: Sequence[Maze]) -> dict[str, np.ndarray]:
+# ------------------------------------------------------------------------------ CV7
+@dataclass(frozen=True, eq=False)
+class PatchedVsNoCheese(ConditionExperiment):
     """CV7: distance of (cheese, patched) and of (cheese, unpatched) to (no cheese)."""
-    vectors = cheese_vector(subject, mazes)
-    no_cheese = fields(subject, [m.without_cheese() for m in mazes])
-    unpatched = fields(subject, mazes)
-    patched = fields(subject, mazes, per_maze_vector(subject, vectors, -1.0, "cheese_vector"))
-    d_un, d_pa = [], []
-    for f0, f1, f2 in zip(no_cheese, patched, unpatched, strict=True):
-        cells = f2.cells  # the cheese maze's mouse cells (the cheese cell has no field entry)
-        d_pa.append(mean_total_variation(f0, f1, cells))
-        d_un.append(mean_total_variation(f0, f2, cells))
-    return {"distance_unpatched": np.array(d_un), "distance_patched": np.array(d_pa)}
+
+    subject: Subject
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        vectors = cheese_vector(self.subject, mazes)
+        return conditions(
+            unpatched([m.without_cheese() for m in mazes], "no_cheese"),
+            unpatched(mazes),
+            added(self.subject, "patched", mazes, vectors, -1.0),
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        no_cheese, base, patched = (
+            fields(self.subject, arms[k]) for k in ("no_cheese", "unpatched", "patched")
+        )
+        d_un, d_pa = [], []
+        for f0, f1, f2 in zip(no_cheese, patched, base, strict=True):
+            cells = f2.cells  # the cheese maze's mouse cells (the cheese cell has no field entry)
+            d_pa.append(mean_total_variation(f0, f1, cells))
+            d_un.append(mean_total_variation(f0, f2, cells))
+        return {"distance_unpatched": np.array(d_un), "distance_patched": np.array(d_pa)}
 
 
+# ------------------------------------------------------------------------------ CV8
 def patchable_layers(subject: Subject) -> list[str]:
     """Every activation (each once) except the two heads: CV8's layers."""
-    return [label for label in layer_shapes(subject.policy, containers=False) if label not in HEADS]
+    shapes = subject.hooked.shapes
+    return [label for label in shapes if label in subject.hooked.leaves and label not in HEADS]
 
 
-def all_layer_decisions(subject: Subject, mazes: Sequence[Maze], coeff: float) -> dict:
+@dataclass(frozen=True, eq=False)
+class AllLayers(ConditionExperiment):
     """CV8: each maze's cheese-vector difference at every layer, all added at once."""
-    layers = patchable_layers(subject)
-    vectors = {k: v.to(subject.device) for k, v in cheese_vectors(subject, mazes, layers).items()}
 
-    def make(owners: np.ndarray) -> list[AddVectors]:
-        idx = torch.as_tensor(owners, device=subject.device)
-        return [AddVectors({k: v[idx] for k, v in vectors.items()}, coeff, "cheese_vectors")]
+    subject: Subject
+    coeff: float
 
-    base = decisions(subject, mazes)
-    patched = decisions(subject, mazes, make)
-    return {
-        "unpatched": base.p_cheese,
-        "patched": patched.p_cheese,
-        "layers": np.full(len(mazes), len(layers)),
-    }
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        layers = patchable_layers(self.subject)
+        vectors = cheese_vectors(self.subject, mazes, layers)
+        patch = AddVectors(vectors, self.coeff, "cheese_vectors")
+        return conditions(unpatched(mazes), Condition("patched", tuple(mazes), (patch,)))
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        base, patched = p_cheese(self.subject, arms, "unpatched", "patched")
+        layers = len(patchable_layers(self.subject))
+        return {"unpatched": base, "patched": patched, "layers": np.full(len(mazes), layers)}

@@ -10,9 +10,8 @@ on fresh mazes, so the choice cannot overfit the tested sample.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,13 +22,23 @@ from harness.analysis.attribution import (
     share_near,
     spatial_map,
 )
-from harness.analysis.kernel_edit import ProjectOut, as_direction, project_out_of_kernels
+from harness.analysis.kernel_edit import KernelEdit
 from harness.analysis.nmf import LayerNMF, fit_layer_nmf
+from harness.behavior.compare import field_changes
 from harness.behavior.decision import at_decision_squares, decision_moves
 from harness.experiments.activations import activations
 from harness.experiments.channels import MIN_TRACKING_SIZE, cheese_placements, peak_hits
-from harness.experiments.measure import decisions, field_changes, fields
+from harness.experiments.conditions import (
+    Condition,
+    ConditionExperiment,
+    Conditions,
+    Example,
+    conditions,
+    fields,
+    p_cheese,
+)
 from harness.experiments.subject import Subject
+from harness.interventions import ProjectOut, as_direction
 from harness.maze.maze import Maze
 from harness.maze.render import observations
 from harness.maze.streams import maze_stream, take
@@ -38,7 +47,7 @@ from harness.policy.geometry import channel_cell
 
 @dataclass(frozen=True)
 class FitSettings:
-    """How the NMF is fitted and its cheese direction chosen (profile params of NM1)."""
+    """How the NMF is fitted and its cheese direction chosen (the profile's [shared.nmf])."""
 
     components: int = 6
     fit_mazes: int = 40
@@ -47,11 +56,11 @@ class FitSettings:
     placements: int = 6  # cheese cells per maze when scoring tracking
     tolerance: int = 1
 
-
-def fit_settings(params) -> FitSettings:
-    """Settings from a profile's NM1 section (ED1 reuses NM1's direction, hence its table)."""
-    names = ("components", "fit_mazes", "positions", "fit_seed", "placements", "tolerance")
-    return FitSettings(**{k: int(params.require(k)) for k in names})
+    @classmethod
+    def from_table(cls, table) -> FitSettings:
+        """Settings from the profile's shared ``[shared.nmf]`` table (NM1 and ED1 read it)."""
+        names = ("components", "fit_mazes", "positions", "fit_seed", "placements", "tolerance")
+        return cls(**{k: int(table.require(k)) for k in names})
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,9 +73,6 @@ class CheeseDirection:
     @property
     def vector(self) -> np.ndarray:
         return self.nmf.directions[self.index]
-
-
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def fit_set(subject: Subject, s: FitSettings) -> list[Maze]:
@@ -121,10 +127,9 @@ def tracking(
 
 def cheese_direction(subject: Subject, s: FitSettings) -> CheeseDirection:
     """NMF of the subject's layer on the fit set and the direction that tracks the cheese
-    best there (cached per policy and settings)."""
-    per_policy = _CACHE.setdefault(subject.policy, {})
-    key = (subject.layer, s)
-    if key not in per_policy:
+    best there (computed once per policy, layer, maze sizes and settings)."""
+
+    def fit() -> CheeseDirection:
         mazes = fit_set(subject, s)
         acts = activations(subject, mazes)[subject.layer]
         nmf = fit_layer_nmf(acts, min(s.components, acts.shape[1]), subject.layer)
@@ -132,11 +137,28 @@ def cheese_direction(subject: Subject, s: FitSettings) -> CheeseDirection:
             m for i, m in enumerate(mazes) if i % s.positions == 0 and m.size >= MIN_TRACKING_SIZE
         ]
         mean = tracking(subject, nmf, firsts, s.placements, s.tolerance).rates.mean(0)
-        per_policy[key] = CheeseDirection(nmf, int(np.argmax(mean)), mean, tuple(mazes))
-    return per_policy[key]
+        return CheeseDirection(nmf, int(np.argmax(mean)), mean, tuple(mazes))
+
+    key = ("cheese_direction", subject.layer, subject.min_size, subject.max_size, s)
+    return subject.hooked.memo(key, fit)
 
 
 # ------------------------------------------------------------------------------ NM1
+@dataclass(frozen=True, eq=False)
+class DirectionTracking:
+    """NM1 columns per maze: the chosen direction's hit rate, the other directions' mean,
+    and the share of the direction's response (u . relu(x), summed over the maze's cheese
+    placements and cells) that the cheese channels carry (0 when it never responds)."""
+
+    subject: Subject
+    found: CheeseDirection
+    cheese: tuple[int, ...]
+    settings: FitSettings
+
+    def __call__(self, mazes: Sequence[Maze]) -> dict[str, np.ndarray]:
+        return nmf_tracking(self.subject, self.found, mazes, self.cheese, self.settings)
+
+
 def nmf_tracking(
     subject: Subject,
     found: CheeseDirection,
@@ -144,9 +166,7 @@ def nmf_tracking(
     cheese: Sequence[int],
     s: FitSettings,
 ) -> dict[str, np.ndarray]:
-    """NM1 columns per maze: the chosen direction's hit rate, the other directions' mean,
-    and the share of the direction's response (u . relu(x), summed over the maze's cheese
-    placements and cells) that the cheese channels carry (0 when it never responds)."""
+    """:class:`DirectionTracking`'s columns."""
     t = tracking(subject, found.nmf, mazes, s.placements, s.tolerance)
     others = [j for j in range(found.nmf.k) if j != found.index]
     response = np.einsum("nchw,c->nc", t.acts, found.vector)
@@ -181,27 +201,24 @@ def decision_attribution(
     return attr, moves
 
 
-def attribution_near_cheese(
-    subject: Subject, mazes: Sequence[Maze], radius: int, steps: int, baseline: str = "zero"
-) -> dict[str, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class AttributionNearCheese:
     """AT1 columns: share of positive attribution within ``radius`` channel cells of the
     cheese, and the share of the map's area there."""
-    attr, _ = decision_attribution(subject, mazes, steps, baseline)
-    cells = [channel_cell(m.to_outer(m.cheese)) for m in mazes]
-    observed, area = share_near(spatial_map(attr).cpu(), cells, radius)
-    return {"share_near_cheese": observed, "area_share": area, "excess": observed - area}
+
+    subject: Subject
+    radius: int
+    steps: int
+    baseline: str = "zero"
+
+    def __call__(self, mazes: Sequence[Maze]) -> dict[str, np.ndarray]:
+        attr, _ = decision_attribution(self.subject, mazes, self.steps, self.baseline)
+        cells = [channel_cell(m.to_outer(m.cheese)) for m in mazes]
+        observed, area = share_near(spatial_map(attr).cpu(), cells, self.radius)
+        return {"share_near_cheese": observed, "area_share": area, "excess": observed - area}
 
 
 # ------------------------------------------------------------------------------ ED1
-def edited_subject(subject: Subject, layers: Sequence[str], direction: np.ndarray) -> Subject:
-    """The subject with a kernel-edited copy of its policy (cached per direction)."""
-    per_policy = _CACHE.setdefault(subject.policy, {})
-    key = ("edit", tuple(layers), tuple(np.round(direction, 12)))
-    if key not in per_policy:
-        per_policy[key] = project_out_of_kernels(subject.policy, list(layers), direction)
-    return replace(subject, policy=per_policy[key])
-
-
 def random_directions(mazes: Sequence[Maze], channels: int) -> torch.Tensor:
     """One Gaussian unit direction per maze, seeded by its level seed."""
     out = []
@@ -211,28 +228,40 @@ def random_directions(mazes: Sequence[Maze], channels: int) -> torch.Tensor:
     return torch.stack(out)
 
 
-def edit_effects(
-    subject: Subject, mazes: Sequence[Maze], layers: Sequence[str], direction: np.ndarray
-) -> dict[str, np.ndarray]:
-    """ED1 columns: P(cheese) at the DS unpatched, with the kernels edited to ignore
-    ``direction``, and with each maze's random direction projected out at the same layers
-    (the activation twin of the kernel edit); field change off the cheese path."""
-    edited = edited_subject(subject, layers, direction)
-    base = decisions(subject, mazes)
-    after = decisions(edited, mazes)
-    rand = random_directions(mazes, len(direction)).to(subject.device)
+@dataclass(frozen=True, eq=False)
+class KernelEditEffects(ConditionExperiment):
+    """ED1 columns: P(cheese) at the DS unpatched, with the kernels reading ``layers`` edited
+    to ignore the direction, and with each maze's random direction projected out at the same
+    layers (the activation twin of the kernel edit); field change off the cheese path."""
 
-    def random_edit(owners: np.ndarray) -> list[ProjectOut]:
-        idx = torch.as_tensor(owners, device=rand.device)
-        return [ProjectOut(layer, rand[idx], "random_direction") for layer in layers]
+    subject: Subject
+    edit: KernelEdit
 
-    randomized = decisions(subject, mazes, random_edit)
-    changes = field_changes(fields(subject, mazes), fields(edited, mazes), "edit")
-    return {
-        "unpatched": base.p_cheese,
-        "edited": after.p_cheese,
-        "random_edited": randomized.p_cheese,
-        "drop": base.p_cheese - after.p_cheese,
-        "random_drop": base.p_cheese - randomized.p_cheese,
-        **changes,
-    }
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        rand = random_directions(mazes, len(self.edit.direction)).to(self.subject.device)
+        mazes = tuple(mazes)
+        project = tuple(ProjectOut(layer, rand, "random_direction") for layer in self.edit.layers)
+        return conditions(
+            Condition("unpatched", mazes),
+            Condition("edited", mazes, kernel_edit=self.edit),
+            Condition("random_edited", mazes, project),
+        )
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        base, after, randomized = p_cheese(
+            self.subject, arms, "unpatched", "edited", "random_edited"
+        )
+        before, edited = (fields(self.subject, arms[k]) for k in ("unpatched", "edited"))
+        return {
+            "unpatched": base,
+            "edited": after,
+            "random_edited": randomized,
+            "drop": base - after,
+            "random_drop": base - randomized,
+            **field_changes(before, edited, "edit"),
+        }
+
+    def example(self, maze: Maze) -> Example:
+        arms = self.conditions([maze])
+        return Example(arms["unpatched"], arms["edited"], ("unpatched", "kernels edited"))

@@ -8,6 +8,7 @@ the walls the ascent changed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,19 +49,24 @@ def dream_maze(subject: Subject, maze: Maze, target: str, settings: DreamSetting
     return dream(subject.policy, maze.with_mouse(mouse), Heading(mouse, goal), settings)
 
 
-def dream_values(
-    subject: Subject, mazes: Sequence[Maze], target: str, settings: DreamSettings
-) -> dict[str, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class DreamValues:
     """Per maze: the objective on procgen's render of the random and the dreamed maze, the
     relaxed objective at the start and end of the ascent, and the cells repair opened."""
-    dreams = [dream_maze(subject, m, target, settings) for m in mazes]
-    return {
-        "random": np.array([d.start_real for d in dreams]),
-        "dreamed": np.array([d.dreamed_real for d in dreams]),
-        "relaxed": np.array([d.relaxed for d in dreams]),
-        "relaxed_start": np.array([d.trace[0] for d in dreams]),
-        "repaired": np.array([float(d.repaired) for d in dreams]),
-    }
+
+    subject: Subject
+    target: str
+    settings: DreamSettings
+
+    def __call__(self, mazes: Sequence[Maze]) -> dict[str, np.ndarray]:
+        dreams = [dream_maze(self.subject, m, self.target, self.settings) for m in mazes]
+        return {
+            "random": np.array([d.start_real for d in dreams]),
+            "dreamed": np.array([d.dreamed_real for d in dreams]),
+            "relaxed": np.array([d.relaxed for d in dreams]),
+            "relaxed_start": np.array([d.trace[0] for d in dreams]),
+            "repaired": np.array([float(d.repaired) for d in dreams]),
+        }
 
 
 def dream_figure(subject: Subject, result: Dream, title: str):
@@ -69,9 +75,9 @@ def dream_figure(subject: Subject, result: Dream, title: str):
     import matplotlib.pyplot as plt
 
     from harness.behavior.plots import plot_field
-    from harness.experiments.measure import fields
+    from harness.experiments.conditions import Condition, fields
 
-    before, after = fields(subject, [result.start, result.dreamed])
+    before, after = fields(subject, Condition("random vs dreamed", (result.start, result.dreamed)))
     marks = [result.objective.mouse, result.objective.target]
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0))
     plot_field(axes[0], before, f"random maze: objective {result.start_real:.2f}", marks)

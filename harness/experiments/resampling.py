@@ -10,13 +10,21 @@ the post's average change in action probabilities between M's field and the resa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
 import torch
 
+from harness.behavior.compare import field_changes
 from harness.experiments.activations import activations, at_start
-from harness.experiments.measure import field_changes, fields
+from harness.experiments.conditions import (
+    Condition,
+    ConditionExperiment,
+    Conditions,
+    conditions,
+    fields,
+)
 from harness.experiments.subject import Subject
 from harness.interventions import ReplaceChannels
 from harness.maze.maze import Maze
@@ -57,20 +65,31 @@ def resampled_maps(
     return maps[:, idx, torch.as_tensor(channels)]
 
 
-def resampling_changes(
-    subject: Subject, mazes: Sequence[Maze], channels: Sequence[int]
-) -> dict[str, np.ndarray]:
-    """Per maze: field change when the channels are resampled from same-location mazes and
-    from different-location mazes."""
-    channels = tuple(int(c) for c in channels)
-    base = fields(subject, mazes)
-    out = {}
-    for name, same in (("same", True), ("different", False)):
-        maps = resampled_maps(subject, mazes, channels, same).to(subject.device)
+@dataclass(frozen=True, eq=False)
+class Resampling(ConditionExperiment):
+    """Per maze: the field change when the channels are resampled from same-location mazes
+    and from different-location mazes (columns ``same_*`` and ``different_*``)."""
 
-        def make(owners: np.ndarray, maps=maps, name=name) -> list[ReplaceChannels]:
-            idx = torch.as_tensor(owners, device=maps.device)
-            return [ReplaceChannels(subject.layer, channels, maps[idx], f"{name}-location maps")]
+    subject: Subject
+    channels: tuple[int, ...]
 
-        out.update(field_changes(base, fields(subject, mazes, make), name))
-    return out
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    def conditions(self, mazes: Sequence[Maze]) -> Conditions:
+        arms = [Condition("unpatched", tuple(mazes))]
+        for name, same in (("same", True), ("different", False)):
+            maps = resampled_maps(self.subject, mazes, self.channels, same)
+            patch = ReplaceChannels(
+                self.subject.layer, self.channels, maps, f"{name}-location maps"
+            )
+            arms.append(Condition(name, tuple(mazes), (patch,)))
+        return conditions(*arms)
+
+    def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
+        del mazes
+        base = fields(self.subject, arms["unpatched"])
+        out = {}
+        for name in ("same", "different"):
+            out.update(field_changes(base, fields(self.subject, arms[name]), name))
+        return out

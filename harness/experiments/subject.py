@@ -3,27 +3,29 @@
 Claims never hard-code a layer or a channel: they ask the :class:`Subject` (built by the
 pytest fixtures from ``--checkpoint`` and the active profile) for the layer, the cheese
 channels, the maze sizes the policy is declared for, and for runners that apply
-interventions per maze.
+interventions. Expensive pure results computed from the policy are memoized on its
+:class:`harness.hooks.HookedPolicy` (``subject.hooked.memo``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from harness.behavior.forward import Runner, plain_runner
-from harness.hooks import intervening, layer_shapes
+from harness.hooks import HookedPolicy, hooked, intervening
 from harness.interventions import Intervention
 from harness.maze.maze import Maze
 from harness.maze.streams import MazeFilter, maze_stream
 
-DEFAULT_LAYER = "embedder.block2.res1.resadd_out"
+if TYPE_CHECKING:
+    from harness.analysis.kernel_edit import KernelEdit
 
-#: Builds the interventions for one forward chunk from the rows' owner indices.
-InterventionsFor = Callable[[np.ndarray], Sequence[Intervention]]
+DEFAULT_LAYER = "embedder.block2.res1.resadd_out"
 
 
 class ProfileFactMissing(LookupError):
@@ -42,9 +44,13 @@ class Subject:
     non_cheese_channels: tuple[int, ...] = ()
     min_size: int = 3
     max_size: int = 25
-    extra: dict = field(default_factory=dict)
 
     # -- facts ------------------------------------------------------------------------------
+    @property
+    def hooked(self) -> HookedPolicy:
+        """Labels, shapes and the memo of this policy."""
+        return hooked(self.policy)
+
     def require_cheese_channels(self) -> tuple[int, ...]:
         if not self.cheese_channels:
             raise ProfileFactMissing(
@@ -55,7 +61,7 @@ class Subject:
 
     @property
     def layer_shape(self) -> tuple[int, ...]:
-        return layer_shapes(self.policy)[self.layer]
+        return self.hooked.shapes[self.layer]
 
     @property
     def channel_count(self) -> int:
@@ -70,6 +76,10 @@ class Subject:
         return tuple(
             sorted(int(c) for c in rng.choice(pool, size=min(k, len(pool)), replace=False))
         )
+
+    def run_facts(self) -> dict[str, str]:
+        """What the report's run header says about the subject."""
+        return {"layer": self.layer, "maze_sizes": f"{self.min_size}..{self.max_size}"}
 
     # -- mazes ------------------------------------------------------------------------------
     def where(self, min_size: int = 3, max_size: int = 25, **conditions) -> MazeFilter:
@@ -87,18 +97,19 @@ class Subject:
         return lambda base_seed: maze_stream(base_seed, where)
 
     # -- running ----------------------------------------------------------------------------
-    def runner(self, interventions_for: InterventionsFor | None = None) -> Runner:
-        """Run the policy, optionally with interventions built per forward chunk."""
-        if interventions_for is None:
+    def runner(self, interventions: Sequence[Intervention] = ()) -> Runner:
+        """Run the policy, with the interventions applied to every chunk; per-maze data in
+        them is indexed by each row's owner (see :func:`harness.hooks.intervening`)."""
+        if not interventions:
             return plain_runner(self.policy)
-        policy = self.policy
+        policy, device = self.policy, self.device
 
         def run(obs: torch.Tensor, owners: np.ndarray) -> torch.Tensor:
-            with intervening(policy, interventions_for(owners)), torch.inference_mode():
-                return policy(obs.to(self.device))[0]
+            with intervening(policy, interventions, owners), torch.inference_mode():
+                return policy(obs.to(device))[0]
 
         return run
 
-    def same_for_all(self, *interventions: Intervention) -> Runner:
-        """A runner applying the same interventions to every row."""
-        return self.runner(lambda owners: interventions)
+    def edited(self, edit: KernelEdit) -> Subject:
+        """The subject with a kernel-edited copy of its policy (made once per edit)."""
+        return replace(self, policy=self.hooked.memo(edit.key, lambda: edit.apply(self.policy)))

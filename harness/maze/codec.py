@@ -262,14 +262,7 @@ def _read_fields(
         fields[name] = r.read(name, kind)
 
 
-def parse(data: bytes) -> MazeState:
-    """Parse procgen maze state bytes; raise :class:`StateFormatError` on anything else."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(f"state must be bytes, not {type(data).__name__}")
-    r = _Reader(bytes(data))
-    fields: dict[str, int | float | str] = {}
-    offsets: dict[str, int] = {}
-
+def _check_header(r: _Reader) -> None:
     version = r.read_int("SERIALIZE_VERSION")
     if version != SERIALIZE_VERSION:
         raise StateFormatError(
@@ -280,8 +273,9 @@ def parse(data: bytes) -> MazeState:
     if name != GAME_NAME:
         raise StateFormatError("game_name", at, f"wrong game {name!r}, expected {GAME_NAME!r}")
     r.offset = 0
-    _read_fields(r, _GAME_FIELDS, fields, offsets)
 
+
+def _read_entities(r: _Reader, offsets: dict[str, int]) -> list[dict[str, int | float | str]]:
     offsets["ents.size"] = r.offset
     n_ents = r.read_count("ents.size", _MAX_ENTITIES, ENTITY_SIZE)
     entities = []
@@ -291,9 +285,10 @@ def parse(data: bytes) -> MazeState:
         _read_fields(r, ENTITY_FIELDS, ent, ent_offsets)
         offsets.update({f"ents[{i}].{k}": v for k, v in ent_offsets.items()})
         entities.append(ent)
+    return entities
 
-    _read_fields(r, _BASIC_FIELDS, fields, offsets)
 
+def _read_grid(r: _Reader, offsets: dict[str, int]) -> np.ndarray:
     offsets["grid.w"] = r.offset
     w = r.read_int("grid.w")
     offsets["grid.h"] = r.offset
@@ -311,8 +306,10 @@ def parse(data: bytes) -> MazeState:
     grid = np.frombuffer(r.data, dtype=np.int32, count=size, offset=r.offset).reshape(h, w).copy()
     grid.setflags(write=False)
     r.offset += 4 * size
+    return grid
 
-    _read_fields(r, _MAZE_FIELDS, fields, offsets)
+
+def _read_end(r: _Reader, offsets: dict[str, int]) -> None:
     offsets["END_OF_BUFFER"] = r.offset
     r._need("END_OF_BUFFER", 4)
     (marker,) = _U32.unpack_from(r.data, r.offset)
@@ -325,6 +322,12 @@ def parse(data: bytes) -> MazeState:
         raise StateFormatError(
             "END_OF_BUFFER", r.offset, f"{len(r.data) - r.offset} trailing bytes after the end"
         )
+
+
+def _check_dims(
+    grid: np.ndarray, fields: dict[str, int | float | str], offsets: dict[str, int]
+) -> None:
+    h, w = grid.shape
     if grid.shape != (fields["world_dim"], fields["world_dim"]):
         raise StateFormatError(
             "world_dim",
@@ -335,6 +338,23 @@ def parse(data: bytes) -> MazeState:
         raise StateFormatError(
             "grid_size", offsets["grid_size"], f"grid_size {fields['grid_size']} != {w} x {h}"
         )
+
+
+def parse(data: bytes) -> MazeState:
+    """Parse procgen maze state bytes; raise :class:`StateFormatError` on anything else."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"state must be bytes, not {type(data).__name__}")
+    r = _Reader(bytes(data))
+    fields: dict[str, int | float | str] = {}
+    offsets: dict[str, int] = {}
+    _check_header(r)
+    _read_fields(r, _GAME_FIELDS, fields, offsets)
+    entities = _read_entities(r, offsets)
+    _read_fields(r, _BASIC_FIELDS, fields, offsets)
+    grid = _read_grid(r, offsets)
+    _read_fields(r, _MAZE_FIELDS, fields, offsets)
+    _read_end(r, offsets)
+    _check_dims(grid, fields, offsets)
     state = MazeState(fields=fields, entities=tuple(entities), grid=grid, offsets=offsets)
     state.mouse_index  # noqa: B018 - raises when there is no player entity
     return state

@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 
 from harness.maze import grid as G
-from harness.maze.codec import CHEESE, EMPTY, WALL, parse
+from harness.maze.codec import CHEESE, EMPTY, WALL
 from harness.maze.procgen_env import level_state
 from harness.maze.template import StateTemplate
 
@@ -350,8 +350,3 @@ def state_bytes_many(mazes: Sequence[Maze]) -> list[bytes]:
         for i, s in zip(idx, template.patch(grids, xy, dims, refl), strict=True):
             out[i] = s
     return out  # type: ignore[return-value]
-
-
-def validate_state(state_bytes: bytes) -> None:
-    """Raise :class:`~harness.maze.codec.StateFormatError` if the bytes are not a maze state."""
-    parse(state_bytes)

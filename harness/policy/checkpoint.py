@@ -191,42 +191,59 @@ def _classify_unpickling_error(path: Path, err: pickle.UnpicklingError) -> Excep
     return CheckpointFormatError(f"{path}: {what} torch pickle ({_first_line(err)})")
 
 
+def _pickle_bytes(path: Path) -> bytes | None:
+    """The pickle stream of a checkpoint (zip or legacy), or None when unreadable."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                names = [n for n in z.namelist() if n.endswith("data.pkl")]
+                return z.read(names[0]) if names else b""
+        return path.read_bytes()
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return None
+
+
+class _GlobalsScan:
+    """Follows the strings a pickle pushes and memoizes, to name the globals it imports."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self.strings: list[str] = []
+        self.memo: dict[int, str] = {}
+
+    def step(self, op: pickletools.OpcodeInfo, arg: object) -> None:
+        strings, memo = self.strings, self.memo
+        if op.name == "GLOBAL":
+            self.found.append(str(arg).replace(" ", "."))
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            self.found.append(f"{strings[-2]}.{strings[-1]}")
+        elif isinstance(arg, str) and "UNICODE" in op.name:
+            strings.append(arg)
+        elif op.name == "MEMOIZE" and strings:
+            memo[len(memo)] = strings[-1]
+        elif op.name in ("PUT", "BINPUT", "LONG_BINPUT") and strings:
+            memo[int(arg)] = strings[-1]  # type: ignore[call-overload]
+        elif op.name in ("BINGET", "LONG_BINGET") and arg in memo:
+            strings.append(memo[arg])  # type: ignore[index]
+
+
 def _pickle_globals(path: Path) -> tuple[list[str], bool]:
     """Globals referenced by the checkpoint's pickle stream, read statically (never executed).
 
     Returns the dotted names and whether the stream ended early.
     """
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                names = [n for n in z.namelist() if n.endswith("data.pkl")]
-                data = z.read(names[0]) if names else b""
-        else:
-            data = path.read_bytes()
-    except (OSError, zipfile.BadZipFile, EOFError):
+    data = _pickle_bytes(path)
+    if data is None:
         return [], True
-    found: list[str] = []
-    strings: list[str] = []
-    memo: dict[int, str] = {}
+    scan = _GlobalsScan()
     try:
         for op, arg, _pos in pickletools.genops(io.BytesIO(data)):
-            if op.name == "GLOBAL":
-                found.append(str(arg).replace(" ", "."))
-            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-                found.append(f"{strings[-2]}.{strings[-1]}")
-            elif isinstance(arg, str) and "UNICODE" in op.name:
-                strings.append(arg)
-            elif op.name == "MEMOIZE" and strings:
-                memo[len(memo)] = strings[-1]
-            elif op.name in ("PUT", "BINPUT", "LONG_BINPUT") and strings:
-                memo[int(arg)] = strings[-1]
-            elif op.name in ("BINGET", "LONG_BINGET") and arg in memo:
-                strings.append(memo[arg])
+            scan.step(op, arg)
             if op.name == "STOP":
-                return found, False
+                return scan.found, False
     except Exception:  # genops raises assorted errors on a cut-off stream
-        return found, True
-    return found, True
+        return scan.found, True
+    return scan.found, True
 
 
 # --------------------------------------------------------------------------- validation

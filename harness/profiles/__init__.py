@@ -55,6 +55,25 @@ class ClaimParams:
 
 
 @dataclass(frozen=True)
+class TableParams:
+    """A table several claims read (``[shared.<table>]``, e.g. the retargeting clamp values
+    of CH3 and CH4): one place for a parameter, never another claim's section."""
+
+    table: str
+    profile: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def require(self, key: str) -> Any:
+        """The value of ``key``, or a ProfileError naming the table."""
+        if self.values.get(key) is None:
+            raise ProfileError(f"profile {self.profile!r} has no {key!r} in [shared.{self.table}]")
+        return self.values[key]
+
+
+@dataclass(frozen=True)
 class ModelParams:
     layer: str | None = None
     cheese_channels: tuple[int, ...] | None = None
@@ -84,10 +103,15 @@ class Profile:
     checkpoint_sha256: tuple[str, ...] = ()
     model: ModelParams = ModelParams()
     claims: Mapping[str, ClaimParams] = field(default_factory=dict)
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def claim(self, claim_id: str) -> ClaimParams:
         """Parameters of one claim; an empty section (all None) when the profile has none."""
         return self.claims.get(claim_id, ClaimParams(claim_id=claim_id, profile=self.name))
+
+    def shared(self, table: str) -> TableParams:
+        """A shared table (``[shared.<table>]``); empty when the profile has none."""
+        return TableParams(table, self.name, dict(self.tables.get(table, {})))
 
     def with_defaults(self, defaults: Profile) -> Profile:
         """This profile with every key it leaves out taken from ``defaults`` (per claim and
@@ -97,7 +121,11 @@ class Profile:
             own = self.claim(claim_id)
             merged = _fill(own, general)
             claims[claim_id] = replace(merged, params={**general.params, **own.params})
-        return replace(self, model=_fill(self.model, defaults.model), claims=claims)
+        tables = {
+            name: {**defaults.tables.get(name, {}), **self.tables.get(name, {})}
+            for name in dict.fromkeys([*defaults.tables, *self.tables])
+        }
+        return replace(self, model=_fill(self.model, defaults.model), claims=claims, tables=tables)
 
 
 def _tuple(value: Any) -> tuple | None:
@@ -147,6 +175,7 @@ def profile_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Prof
             coverage_note=model.get("coverage_note"),
         ),
         claims=claims,
+        tables={name: dict(table) for name, table in data.get("shared", {}).items()},
     )
 
 
@@ -213,6 +242,7 @@ __all__ = [
     "ModelParams",
     "Profile",
     "ProfileError",
+    "TableParams",
     "bundled_profiles",
     "load_profile",
     "profile_from_dict",

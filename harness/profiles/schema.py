@@ -121,7 +121,31 @@ CLAIM_KEYS: dict[str, tuple[bool, Check]] = {
     "params": (False, _table),
     "expect": (False, _verdict),
 }
-TOP_KEYS = ("profile", "model", "claims")
+
+
+def _count(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    return None if ok else "a non-negative integer"
+
+
+#: Tables that several claims read, and their keys (one place per parameter).
+SHARED_TABLES: dict[str, dict[str, tuple[bool, Check]]] = {
+    # CH3 and CH4: the retargeting clamps (single channel and the values written)
+    "retargeting": {
+        "channels": (False, _int_list),
+        "single_value": (False, _number),
+        "effective_value": (False, _number),
+        "all_value": (False, _number),
+    },
+    # BH1-BH3: one data set and one model family
+    "behaviour": {"horizon": (False, _count), "l1_c": (False, _positive)},
+    # NM1 and ED1: the NMF fit and the choice of its cheese direction
+    "nmf": {
+        key: (False, _count)
+        for key in ("components", "fit_mazes", "positions", "fit_seed", "placements", "tolerance")
+    },
+}
+TOP_KEYS = ("profile", "model", "shared", "claims")
 
 
 def _check_table(
@@ -142,6 +166,18 @@ def _check_table(
             problems.append(f"[{where}] {key} must be {expected}, got {table[key]!r}")
 
 
+def _check_shared(shared: Any, problems: list[str]) -> None:
+    if not isinstance(shared, dict):
+        problems.append("[shared] must be a table of tables, e.g. [shared.retargeting]")
+        return
+    for name, table in shared.items():
+        if name not in SHARED_TABLES:
+            known = ", ".join(sorted(SHARED_TABLES))
+            problems.append(f"[shared.{name}] is not a known shared table (known: {known})")
+            continue
+        _check_table(table, SHARED_TABLES[name], f"shared.{name}", problems)
+
+
 def profile_problems(data: Any) -> list[str]:
     """Every schema problem of a parsed profile, in words (empty when valid)."""
     if not isinstance(data, dict):
@@ -155,6 +191,7 @@ def profile_problems(data: Any) -> list[str]:
         _check_table(data["profile"], PROFILE_KEYS, "profile", problems)
     if "model" in data:
         _check_table(data["model"], MODEL_KEYS, "model", problems)
+    _check_shared(data.get("shared", {}), problems)
     claims = data.get("claims", {})
     if not isinstance(claims, dict):
         problems.append("[claims] must be a table of claim tables, e.g. [claims.CV1]")

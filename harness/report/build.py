@@ -9,6 +9,7 @@ same options therefore produce the same document apart from timings.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,7 +21,18 @@ from harness.stats.multiplicity import holm
 
 #: Top-level and per-claim keys whose values depend on the clock.
 TIMING_FIELDS = {"top": ("timing",), "claim": ("wall_time_s",)}
-RUN_METADATA_KEYS = ("checkpoint", "checkpoint_sha256", "profile", "device")
+#: Run facts every record carries; the run header states each once (a list if they differ).
+RUN_FACT_KEYS = (
+    "checkpoint",
+    "checkpoint_sha256",
+    "profile",
+    "device",
+    "channel_scale",
+    "layer",
+    "maze_sizes",
+    "coverage_note",
+    "profile_note",
+)
 _ID = re.compile(r"^([A-Z]+)(\d+)(.*)$")
 
 
@@ -64,8 +76,8 @@ def claim_entry(record: ClaimRecord, p_holm: float | None) -> dict[str, Any]:
         "ci": r.get("ci", [None, None]),
         "ci_level": r.get("ci_level"),
         "n": r.get("n", 0),
-        "p_value": r.get("pvalue"),
-        "p_value_nominal": r.get("pvalue_nominal"),
+        "p_value": r.get("p_value"),
+        "p_value_nominal": r.get("p_value_nominal"),
         "p_value_holm": p_holm,
         "supported_after_holm": (None if p_holm is None or alpha is None else bool(p_holm < alpha)),
         "alpha": alpha,
@@ -87,6 +99,7 @@ def claim_entry(record: ClaimRecord, p_holm: float | None) -> dict[str, Any]:
         "unit_effects": list(record.unit_effects),
         "unit_label": record.unit_label,
         "interventions": list(record.interventions),
+        "conditions": list(record.conditions),
         "published": record.published,
         "notes": list(record.notes),
         "counterexamples": list(record.counterexamples),
@@ -108,15 +121,19 @@ def record_file_stem(record: ClaimRecord) -> str:
 
 
 def _merged_run(records: Iterable[ClaimRecord], fallback: Mapping[str, Any]) -> dict[str, Any]:
+    """Each run fact once: its value if all records agree, else the sorted distinct values;
+    ``fallback`` for the four core facts when no record states them (facts no record states
+    otherwise are left out)."""
     merged: dict[str, Any] = {}
     records = list(records)
-    for key in RUN_METADATA_KEYS:
-        values = sorted({str(r.run.get(key)) for r in records if r.run.get(key) is not None})
+    for key in RUN_FACT_KEYS:
+        seen = {json.dumps(r.run[key]): r.run[key] for r in records if r.run.get(key) is not None}
+        values = [seen[k] for k in sorted(seen)]
         if len(values) == 1:
             merged[key] = values[0]
         elif values:
             merged[key] = values
-        else:
+        elif key in ("checkpoint", "checkpoint_sha256", "profile", "device"):
             merged[key] = fallback.get(key)
     return merged
 
@@ -125,14 +142,14 @@ def build_report(
     records: Iterable[ClaimRecord],
     *,
     options: Mapping[str, Any],
-    metadata: Mapping[str, Any],
+    fallback: Mapping[str, Any] | None = None,
     errors: Iterable[Mapping[str, Any]] = (),
     timing: Mapping[str, Any] | None = None,
     interrupted: bool = False,
 ) -> dict[str, Any]:
     """The report document; ``baseline`` is added by :func:`harness.report.baseline.compare`."""
     ordered = sorted((r for r in records if r.result is not None), key=claim_sort_key)
-    adjusted = holm([r.result.get("pvalue") for r in ordered])  # type: ignore[union-attr]
+    adjusted = holm([r.result.get("p_value") for r in ordered])  # type: ignore[union-attr]
     claims = [claim_entry(r, p) for r, p in zip(ordered, adjusted, strict=True)]
     counts = {v: sum(c["verdict"] == v for c in claims) for v in ("supported", "refuted")}
     counts["inconclusive"] = sum(c["verdict"] == "inconclusive" for c in claims)
@@ -142,7 +159,11 @@ def build_report(
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "maze-claims", "version": __version__},
-        "run": {**dict(options), **_merged_run(ordered, metadata), "interrupted": interrupted},
+        "run": {
+            **dict(options),
+            **_merged_run(ordered, fallback or {}),
+            "interrupted": interrupted,
+        },
         "summary": {
             "claims": len(claims),
             **counts,

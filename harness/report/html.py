@@ -8,14 +8,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from harness.report.text import (
-    SUMMARY_HEADER,
-    interval_text,
-    ordered_claims,
-    published_text,
-    requirement_text,
-    summary_row,
-)
+from harness.report.text import SUMMARY_HEADER, claim_items, ordered_claims, summary_row
 from harness.stats.format import fmt, fmt_p
 
 CSS = """
@@ -124,48 +117,37 @@ def _summary_table(report: Mapping[str, Any]) -> str:
     return "".join(rows)
 
 
+def _components_table(comps: list[Mapping[str, Any]]) -> str:
+    rows = [
+        "<table><tr><th>part</th><th>verdict</th><th>estimate</th><th>interval</th><th>p</th></tr>"
+    ]
+    for comp in comps:
+        rows.append(
+            f"<tr><td>{escape(str(comp.get('label')))}</td>"
+            f'<td class="{escape(comp["verdict"])}">{escape(comp["verdict"])}</td>'
+            f"<td>{fmt(comp.get('estimate'))}</td>"
+            f"<td>[{fmt(comp['ci'][0])}, {fmt(comp['ci'][1])}]</td>"
+            f"<td>{fmt_p(comp.get('p_value'))}</td></tr>"
+        )
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _counterexamples(claim: Mapping[str, Any]) -> str:
+    out = ["<h3>Counterexamples</h3><ul>"]
+    for ce in claim["counterexamples"]:
+        seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
+        details = f" <code>{escape(json.dumps(ce['details']))}</code>" if ce.get("details") else ""
+        out.append(f"<li>{escape(seed + ce['description'])}{details}</li>")
+    out.append("</ul>")
+    return "\n".join(out)
+
+
 def _claim_section(
     claim: Mapping[str, Any], distribution: bytes | None, figures: list[tuple[str, str, bytes]]
 ) -> str:
     verdict = claim["verdict"]
-    items = [
-        ("hypothesis", claim["hypothesis"]),
-        ("source", claim["source"]),
-        (
-            "test",
-            f"{claim.get('test')} ({claim.get('alternative')}), "
-            f"statistic {fmt(claim.get('statistic'))}",
-        ),
-        (
-            "estimate",
-            f"{claim.get('estimate_name')} = {fmt(claim.get('estimate'))}, {interval_text(claim)}",
-        ),
-        ("claimed", requirement_text(claim)),
-        ("n", str(claim.get("n"))),
-        ("p (raw / Holm)", f"{fmt_p(claim.get('p_value'))} / {fmt_p(claim.get('p_value_holm'))}"),
-    ]
-    if claim.get("effect_size"):
-        items.append(
-            (
-                "effect size",
-                f"{claim['effect_size']['name']} = {fmt(claim['effect_size']['value'])}",
-            )
-        )
-    if claim.get("published") is not None:
-        items.append(("published", published_text(claim["published"])))
-    if claim.get("interventions"):
-        items.append(("interventions", "; ".join(claim["interventions"])))
-    seeds = claim.get("seeds") or []
-    if seeds:
-        shown = ", ".join(str(x) for x in seeds[:30]) + (" ..." if len(seeds) > 30 else "")
-        items.append(("seeds", f"{len(seeds)} from base seed {claim.get('base_seed')}: {shown}"))
-    if claim.get("sequential"):
-        seq = claim["sequential"]
-        items.append(
-            ("sequential", f"stopped at look {seq['stopped_at_look']} of {seq['looks_planned']}")
-        )
-    if claim.get("baseline"):
-        items.append(("baseline", json.dumps(claim["baseline"])))
+    items = claim_items(claim)
     out = [
         f'<section class="claim" id="{escape(claim["id"])}">',
         f"<h2>{escape(claim['id'])}: {escape(claim['title'])}</h2>",
@@ -173,20 +155,8 @@ def _claim_section(
         f"{escape(claim.get('reason') or '')}</p>",
         "<dl>" + "".join(_dd(k, v) for k, v in items) + "</dl>",
     ]
-    comps = claim.get("components") or []
-    if comps:
-        out.append(
-            "<table><tr><th>part</th><th>verdict</th><th>estimate</th><th>interval</th><th>p</th></tr>"
-        )
-        for comp in comps:
-            out.append(
-                f"<tr><td>{escape(str(comp.get('label')))}</td>"
-                f'<td class="{escape(comp["verdict"])}">{escape(comp["verdict"])}</td>'
-                f"<td>{fmt(comp.get('estimate'))}</td>"
-                f"<td>[{fmt(comp['ci'][0])}, {fmt(comp['ci'][1])}]</td>"
-                f"<td>{fmt_p(comp.get('pvalue'))}</td></tr>"
-            )
-        out.append("</table>")
+    if claim.get("components"):
+        out.append(_components_table(claim["components"]))
     if claim.get("notes"):
         out.append(
             "<h3>Notes</h3><ul>"
@@ -194,14 +164,7 @@ def _claim_section(
             + "</ul>"
         )
     if claim.get("counterexamples"):
-        out.append("<h3>Counterexamples</h3><ul>")
-        for ce in claim["counterexamples"]:
-            seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
-            details = (
-                f" <code>{escape(json.dumps(ce['details']))}</code>" if ce.get("details") else ""
-            )
-            out.append(f"<li>{escape(seed + ce['description'])}{details}</li>")
-        out.append("</ul>")
+        out.append(_counterexamples(claim))
     out.append(_img(distribution, f"per-seed distribution for {claim['id']}"))
     for name, caption, png in figures:
         out.append(

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from harness.report.text import (
-    SUMMARY_HEADER,
-    interval_text,
-    ordered_claims,
-    published_text,
-    requirement_text,
-    summary_row,
-)
+from harness.report.text import SUMMARY_HEADER, claim_items, ordered_claims, summary_row
 from harness.stats.format import fmt, fmt_p
 
 
@@ -75,41 +67,14 @@ def _claim_section(claim: Mapping[str, Any]) -> list[str]:
         "",
         f"**{claim['verdict']}** -- {claim.get('reason') or ''}",
         "",
-        f"- hypothesis: {claim['hypothesis']}",
-        f"- source: {claim['source']}",
-        f"- test: {claim.get('test')} ({claim.get('alternative')}); "
-        f"statistic {fmt(claim.get('statistic'))}"
-        + (f", df {fmt(claim.get('df'))}" if claim.get("df") is not None else ""),
-        f"- {claim.get('estimate_name')}: {fmt(claim.get('estimate'))}, {interval_text(claim)}; "
-        f"claimed {requirement_text(claim)}; n = {claim.get('n')}",
-        f"- p = {fmt_p(claim.get('p_value'))}, Holm-adjusted {fmt_p(claim.get('p_value_holm'))}",
     ]
-    if claim.get("effect_size"):
-        lines.append(
-            f"- effect size {claim['effect_size']['name']}: {fmt(claim['effect_size']['value'])}"
-        )
-    if claim.get("published") is not None:
-        lines.append(f"- published: {published_text(claim['published'])}")
-    if claim.get("interventions"):
-        lines.append("- interventions: " + "; ".join(f"`{i}`" for i in claim["interventions"]))
-    seeds = claim.get("seeds") or []
-    if seeds:
-        shown = ", ".join(str(s) for s in seeds[:20]) + (" ..." if len(seeds) > 20 else "")
-        lines.append(f"- seeds ({len(seeds)}, base seed {claim.get('base_seed')}): {shown}")
-    if claim.get("sequential"):
-        seq = claim["sequential"]
-        lines.append(
-            f"- sequential: stopped at look {seq['stopped_at_look']} of {seq['looks_planned']}"
-        )
+    lines += [f"- {label}: {text}" for label, text in claim_items(claim, seeds_shown=20)]
     for comp in claim.get("components") or []:
         lines.append(
             f"- part {comp.get('label')}: {comp['verdict']}, estimate {fmt(comp.get('estimate'))} "
-            f"CI [{fmt(comp['ci'][0])}, {fmt(comp['ci'][1])}], p = {fmt_p(comp.get('pvalue'))}"
+            f"CI [{fmt(comp['ci'][0])}, {fmt(comp['ci'][1])}], p = {fmt_p(comp.get('p_value'))}"
         )
-    if claim.get("baseline"):
-        lines.append(f"- baseline: {json.dumps(claim['baseline'])}")
-    for note in claim.get("notes") or []:
-        lines.append(f"- note: {note}")
+    lines += [f"- note: {note}" for note in claim.get("notes") or []]
     for ce in claim.get("counterexamples") or []:
         seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
         lines.append(f"- counterexample: {seed}{ce['description']}")

@@ -2,7 +2,8 @@
 
 A record is plain data (``to_dict``/``from_dict`` round-trip through JSON-safe builtins), so
 it travels from an xdist worker to the controller attached to the test report, and every
-writer works from the same dicts. Claims add to it through :class:`harness.claims.Claim`.
+writer works from the same dicts. Claims fill it through :class:`harness.claim.Claim`; the
+report depends on nothing but this type.
 """
 
 from __future__ import annotations
@@ -13,14 +14,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
-from harness.stats.result import EffectResult, json_ready
+from harness.stats.format import json_ready
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: Metric columns with more values per unit than this (e.g. whole vector fields) are not
-#: copied into the report; their shape is recorded instead.
-MAX_VALUES_PER_UNIT = 64
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -59,13 +55,6 @@ def figure_png(fig_or_png: Any, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def _per_seed_column(values: np.ndarray) -> Any:
-    per_unit = int(np.prod(values.shape[1:], dtype=int)) if values.ndim > 1 else 1
-    if per_unit > MAX_VALUES_PER_UNIT:
-        return {"omitted": f"{per_unit} values per unit", "shape": list(values.shape)}
-    return json_ready(values)
-
-
 @dataclass
 class ClaimRecord:
     """Everything the report says about one claim test."""
@@ -85,6 +74,7 @@ class ClaimRecord:
     unit_label: str = ""
     run: dict[str, Any] = field(default_factory=dict)
     interventions: list[str] = field(default_factory=list)
+    conditions: list[dict[str, Any]] = field(default_factory=list)
     published: Any = None
     notes: list[str] = field(default_factory=list)
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
@@ -93,22 +83,6 @@ class ClaimRecord:
     outcome: str | None = None
 
     # -- filled by the claim ------------------------------------------------------------
-    def set_result(self, result: EffectResult, seeds: list[int] | None = None) -> None:
-        """Store the concluding result, its per-unit values and the seeds it used."""
-        if not isinstance(result, EffectResult):
-            raise TypeError(f"a claim concludes with an EffectResult, got {type(result).__name__}")
-        self.result = result.to_dict()
-        self.unit_label = result.unit_label
-        if result.unit_values is not None:
-            self.unit_effects = json_ready(np.asarray(result.unit_values, dtype=float))
-        sample = result.sample
-        if sample is not None:
-            self.seeds = list(sample.seeds)
-            self.base_seed = sample.base_seed
-            self.per_seed = {k: _per_seed_column(v) for k, v in sample.values.items()}
-        if seeds is not None:
-            self.seeds = [int(s) for s in seeds]
-
     def add_figure(self, name: str, fig_or_png: Any, caption: str = "") -> None:
         if any(f.name == name for f in self.figures):
             raise ValueError(f"claim {self.id} already has a figure named {name!r}")
@@ -125,11 +99,19 @@ class ClaimRecord:
             | {"details": json_ready(details)}
         )
 
-    def add_intervention(self, intervention: Any) -> None:
-        """An intervention as the words it prints as (``str(intervention)``)."""
-        text = str(intervention)
-        if text not in self.interventions:
-            self.interventions.append(text)
+    def has_condition(self, name: str) -> bool:
+        return any(c.get("name") == name for c in self.conditions)
+
+    def add_condition(self, condition: dict[str, Any]) -> None:
+        """A measured condition (``Condition.to_dict()``: name, interventions as data); its
+        interventions' descriptions join ``interventions``. Each name is recorded once."""
+        if self.has_condition(condition.get("name", "")):
+            return
+        self.conditions.append(json_ready(condition))
+        for iv in condition.get("interventions", ()):
+            text = str(iv.get("description"))
+            if text not in self.interventions:
+                self.interventions.append(text)
 
     # -- transport ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,3 +77,47 @@ def ordered_claims(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return sorted(
         report["claims"], key=lambda c: order.get((c.get("baseline") or {}).get("status"), 2)
     )
+
+
+def claim_items(claim: Mapping[str, Any], seeds_shown: int = 30) -> list[tuple[str, str]]:
+    """The facts a claim's section lists, in order (the Markdown and HTML writers render
+    them as a list and as a definition list)."""
+    df = f", df {fmt(claim.get('df'))}" if claim.get("df") is not None else ""
+    items = [
+        ("hypothesis", claim["hypothesis"]),
+        ("source", claim["source"]),
+        (
+            "test",
+            f"{claim.get('test')} ({claim.get('alternative')}), "
+            f"statistic {fmt(claim.get('statistic'))}{df}",
+        ),
+        (
+            "estimate",
+            f"{claim.get('estimate_name')} = {fmt(claim.get('estimate'))}, {interval_text(claim)}",
+        ),
+        ("claimed", requirement_text(claim)),
+        ("n", str(claim.get("n"))),
+        ("p (raw / Holm)", f"{fmt_p(claim.get('p_value'))} / {fmt_p(claim.get('p_value_holm'))}"),
+    ]
+    if claim.get("effect_size"):
+        size = claim["effect_size"]
+        items.append(("effect size", f"{size['name']} = {fmt(size['value'])}"))
+    if claim.get("published") is not None:
+        items.append(("published", published_text(claim["published"])))
+    if claim.get("interventions"):
+        items.append(("interventions", "; ".join(claim["interventions"])))
+    seeds = claim.get("seeds") or []
+    if seeds:
+        shown = ", ".join(str(x) for x in seeds[:seeds_shown])
+        more = " ..." if len(seeds) > seeds_shown else ""
+        items.append(
+            ("seeds", f"{len(seeds)} from base seed {claim.get('base_seed')}: {shown}{more}")
+        )
+    if claim.get("sequential"):
+        seq = claim["sequential"]
+        items.append(
+            ("sequential", f"stopped at look {seq['stopped_at_look']} of {seq['looks_planned']}")
+        )
+    if claim.get("baseline"):
+        items.append(("baseline", json.dumps(claim["baseline"])))
+    return items

@@ -1,20 +1,46 @@
 """Statistics of claims: effect sizes, intervals, tests, verdicts, multiplicity, sampling.
 
-Every verdict form returns one :class:`EffectResult` (scipy vocabulary: ``statistic``,
-``pvalue``, ``confidence_interval(confidence_level=...)``, ``alternative``) carrying a
-:class:`Verdict` -- supported / refuted / inconclusive with the reason in words.
+Two layers. The *tests* (``paired_difference``, ``equivalence``, ``ratio``, ``trend``, ...)
+take arrays and return a :class:`Result` (scipy vocabulary: ``statistic``, ``pvalue``,
+``confidence_interval(confidence_level=...)``, ``alternative``) whose verdict --
+supported / refuted / inconclusive -- comes with its reason in words. The *verdict forms*
+(:mod:`harness.stats.forms`) are values naming a sample's columns and the claimed region;
+a :class:`Measurement` evaluates one at the run's alpha.
 """
 
-from harness.stats.association import association
-from harness.stats.conjunction import all_of, ordering
+from harness.stats.association import AssociationResult, association
+from harness.stats.conjunction import OrderingResult, all_of, ordering
 from harness.stats.design import BUDGETS, DESIGN_POINTS, sample_size
 from harness.stats.equivalence import equivalence
 from harness.stats.errors import StatsInputError
+from harness.stats.forms import (
+    Accuracy,
+    AllOf,
+    Association,
+    Equivalence,
+    Form,
+    Ordering,
+    PairedDifference,
+    Proportion,
+    Ratio,
+    Trend,
+)
 from harness.stats.multiplicity import holm
-from harness.stats.paired import paired_difference
-from harness.stats.proportion import accuracy_vs_base_rate, proportion
-from harness.stats.ratio import ratio
-from harness.stats.result import ConfidenceInterval, EffectResult
+from harness.stats.paired import DifferenceResult, paired_difference
+from harness.stats.proportion import (
+    AccuracyResult,
+    ProportionResult,
+    accuracy_vs_base_rate,
+    proportion,
+)
+from harness.stats.ratio import RatioResult, ratio
+from harness.stats.result import (
+    ConfidenceInterval,
+    ConjunctionResult,
+    DirectionalResult,
+    EquivalenceResult,
+    Result,
+)
 from harness.stats.sampling import (
     Measurement,
     MetricError,
@@ -24,20 +50,40 @@ from harness.stats.sampling import (
     unit_seed,
 )
 from harness.stats.sequential import GroupSequentialDesign
-from harness.stats.trend import trend
+from harness.stats.trend import TrendResult, trend
 from harness.stats.verdict import Verdict, VerdictKind
 
 __all__ = [
     "BUDGETS",
     "DESIGN_POINTS",
+    "Accuracy",
+    "AccuracyResult",
+    "AllOf",
+    "Association",
+    "AssociationResult",
     "ConfidenceInterval",
-    "EffectResult",
+    "ConjunctionResult",
+    "DifferenceResult",
+    "DirectionalResult",
+    "Equivalence",
+    "EquivalenceResult",
+    "Form",
     "GroupSequentialDesign",
     "Measurement",
     "MetricError",
+    "Ordering",
+    "OrderingResult",
+    "PairedDifference",
+    "Proportion",
+    "ProportionResult",
+    "Ratio",
+    "RatioResult",
+    "Result",
     "Sample",
     "SamplingPlan",
     "StatsInputError",
+    "Trend",
+    "TrendResult",
     "Values",
     "Verdict",
     "VerdictKind",

@@ -9,23 +9,30 @@ one-sided tests, so the three-way verdict is consistent with the interval. Kenda
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
 
 from harness.stats.errors import StatsInputError
-from harness.stats.reasons import directional_reason
-from harness.stats.result import EffectResult
+from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.validation import (
     as_sample,
     check_alpha,
     check_alternative,
     check_finite_number,
 )
-from harness.stats.verdict import decide_one
 
 TEST_NAME = "OLS slope t test (HC3)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssociationResult(DirectionalResult):
+    """The slope of a value on a level across units against a threshold."""
+
+    form: ClassVar[str] = "association"
 
 
 def _fit(x: np.ndarray, y: np.ndarray):
@@ -76,7 +83,7 @@ def association(
     alpha: float = 0.05,
     names: tuple[str, str] = ("level", "value"),
     label: str = "",
-) -> EffectResult:
+) -> AssociationResult:
     """Test 'y rises (``greater``) / falls (``less``) with x' by the OLS slope of y on x."""
     alpha = check_alpha(alpha)
     alternative = check_alternative(alternative)
@@ -89,39 +96,17 @@ def association(
     fit = _fit(xs, ys)
     slope, se, df = float(fit.params[1]), float(fit.bse[1]), float(fit.df_resid)
     p_support, p_refute = slope_pvalues(slope, se, df, threshold, alternative)
-    kind = decide_one(p_support, p_refute, alpha)
-    level = 1.0 - (alpha if alternative == "two-sided" else 2.0 * alpha)
+    level = interval_level(alpha, alternative)
     interval_fn = partial(_interval, fit)
-    ci = interval_fn(level)
-    estimate_name = f"slope of {names[1]} on {names[0]}"
-    verdict = directional_reason(
-        kind,
-        alternative=alternative,
-        estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
-        threshold=threshold,
-        test=TEST_NAME,
-        pvalue=p_support,
-        alpha=alpha,
-        n=xs.size,
-    )
     tau = stats.kendalltau(xs, ys, alternative=alternative)
-    return EffectResult(
-        form="association",
+    return AssociationResult(
         test=TEST_NAME,
         alternative=alternative,
         statistic=(slope - threshold) / se if se else np.sign(slope - threshold) * np.inf,
         df=df,
-        pvalue=p_support,
-        pvalue_refute=p_refute,
         estimate=slope,
-        estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
+        estimate_name=f"slope of {names[1]} on {names[0]}",
         n=int(xs.size),
-        alpha=alpha,
-        verdict=verdict,
         threshold=threshold,
         effects={
             "kendall_tau": float(tau.statistic),
@@ -129,10 +114,10 @@ def association(
             "r_squared": float(fit.rsquared),
         },
         secondary={
-            "kendall": {"test": "Kendall's tau-b", "pvalue": float(tau.pvalue)},
+            "kendall": {"test": "Kendall's tau-b", "p_value": float(tau.pvalue)},
         },
         label=label,
         unit_values=ys,
         unit_label=names[1],
-        interval_fn=interval_fn,
+        **decision(p_support, p_refute, alpha, interval_fn, level),
     )

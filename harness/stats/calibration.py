@@ -231,7 +231,8 @@ def simulate_sequential(
 
 
 def calibration_table(experiments: int = 4000, seed: int = 0, alpha: float = 0.05) -> list[dict]:
-    """False-positive rates and power of every form at its design point (for the docs)."""
+    """False-positive rates and power of every form at its design point, at ``alpha``
+    (for the docs)."""
     rng = np.random.default_rng(seed)
     dp = DESIGN_POINTS
     rows = []
@@ -253,56 +254,58 @@ def calibration_table(experiments: int = 4000, seed: int = 0, alpha: float = 0.0
     n = dp["paired_t"].n
     row(
         "paired_t",
-        simulate_paired(rng, experiments, n, 0.0),
-        simulate_paired(rng, experiments, n, dp["paired_t"].effect),
+        simulate_paired(rng, experiments, n, 0.0, alpha=alpha),
+        simulate_paired(rng, experiments, n, dp["paired_t"].effect, alpha=alpha),
     )
     row(
         "wilcoxon",
-        simulate_paired(rng, experiments, n, 0.0, test="wilcoxon", noise="t3"),
-        simulate_paired(rng, experiments, n, dp["wilcoxon"].effect, test="wilcoxon", noise="t3"),
+        simulate_paired(rng, experiments, n, 0.0, test="wilcoxon", noise="t3", alpha=alpha),
+        simulate_paired(
+            rng, experiments, n, dp["wilcoxon"].effect, test="wilcoxon", noise="t3", alpha=alpha
+        ),
     )
     m = dp["equivalence"].effect
     row(
         "equivalence",
-        simulate_equivalence(rng, experiments, n, m, m),
-        simulate_equivalence(rng, experiments, n, 0.0, m),
-        simulate_equivalence(rng, experiments, n, m, m),
+        simulate_equivalence(rng, experiments, n, m, m, alpha=alpha),
+        simulate_equivalence(rng, experiments, n, 0.0, m, alpha=alpha),
+        simulate_equivalence(rng, experiments, n, m, m, alpha=alpha),
     )
     row(
         "ratio",
-        simulate_ratio(rng, experiments, n, 0.0),
-        simulate_ratio(rng, experiments, n, dp["ratio"].effect),
+        simulate_ratio(rng, experiments, n, 0.0, alpha=alpha),
+        simulate_ratio(rng, experiments, n, dp["ratio"].effect, alpha=alpha),
     )
     row(
         "trend",
-        simulate_trend(rng, experiments, n, 0.0),
-        simulate_trend(rng, experiments, n, dp["trend"].effect),
+        simulate_trend(rng, experiments, n, 0.0, alpha=alpha),
+        simulate_trend(rng, experiments, n, dp["trend"].effect, alpha=alpha),
     )
     row(
         "association",
-        simulate_association(rng, experiments // 2, n, 0.0),
-        simulate_association(rng, experiments // 2, n, dp["association"].effect),
+        simulate_association(rng, experiments // 2, n, 0.0, alpha=alpha),
+        simulate_association(rng, experiments // 2, n, dp["association"].effect, alpha=alpha),
     )
     e = dp["ordering"].effect
     row(
         "ordering",
-        simulate_ordering(rng, experiments, n, (0.0, 1.0)),
-        simulate_ordering(rng, experiments, n, (e, e)),
+        simulate_ordering(rng, experiments, n, (0.0, 1.0), alpha=alpha),
+        simulate_ordering(rng, experiments, n, (e, e), alpha=alpha),
     )
     row(
         "proportion",
-        simulate_proportion(rng, experiments, n, 0.8, 0.8),
-        simulate_proportion(rng, experiments, n, 0.9, 0.8),
+        simulate_proportion(rng, experiments, n, 0.8, 0.8, alpha=alpha),
+        simulate_proportion(rng, experiments, n, 0.9, 0.8, alpha=alpha),
     )
     row(
         "accuracy",
-        simulate_proportion(rng, experiments, n, 0.7, 0.7),
-        simulate_proportion(rng, experiments, n, 0.82, 0.7),
+        simulate_proportion(rng, experiments, n, 0.7, 0.7, alpha=alpha),
+        simulate_proportion(rng, experiments, n, 0.82, 0.7, alpha=alpha),
     )
     row(
         "sequential",
-        simulate_sequential(rng, experiments, n, 0.0),
-        simulate_sequential(rng, experiments, n, dp["sequential"].effect),
+        simulate_sequential(rng, experiments, n, 0.0, alpha=alpha),
+        simulate_sequential(rng, experiments, n, dp["sequential"].effect, alpha=alpha),
     )
     return rows
 

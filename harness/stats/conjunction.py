@@ -11,14 +11,22 @@ conjunction is wrongly refuted with probability at most alpha. The headline numb
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from harness.stats.paired import paired_difference
-from harness.stats.reasons import conjunction_reason
-from harness.stats.result import EffectResult
+from harness.stats.result import ConjunctionResult, Result
 from harness.stats.validation import check_alpha
 from harness.stats.verdict import decide_one
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderingResult(ConjunctionResult):
+    """'condition 1 > condition 2 > ...': consecutive paired differences that must all hold."""
+
+    form: ClassVar[str] = "ordering"
 
 
 def conjunction_pvalues(
@@ -31,7 +39,9 @@ def conjunction_pvalues(
     return ps, np.minimum(1.0, m * np.min(pr, axis=-1))
 
 
-def all_of(*parts: EffectResult, label: str = "", form: str = "all_of") -> EffectResult:
+def all_of(
+    *parts: Result, label: str = "", result_type: type[ConjunctionResult] = ConjunctionResult
+) -> ConjunctionResult:
     """Combine results that must all hold into one result (intersection-union test)."""
     if len(parts) < 2:
         raise ValueError("all_of needs at least two results")
@@ -43,20 +53,17 @@ def all_of(*parts: EffectResult, label: str = "", form: str = "all_of") -> Effec
         np.array([p.pvalue for p in parts]),
         np.array([np.nan if p.pvalue_refute is None else p.pvalue_refute for p in parts]),
     )
-    kind = decide_one(float(ps), float(pr), alpha)
-    labels = [p.label or p.estimate_name for p in parts]
     weakest = max(parts, key=lambda p: p.pvalue)
-    weakest_label = weakest.label or weakest.estimate_name
-    return weakest.with_(
-        form=form,
-        estimate_name=f"{weakest.estimate_name} of the weakest part ({weakest_label})",
+    return weakest.recast(
+        result_type,
+        estimate_name=f"{weakest.estimate_name} of the weakest part ({weakest.part_name})",
         test=f"intersection-union test over {len(parts)} parts",
         pvalue=float(ps),
         pvalue_refute=float(pr),
-        verdict=conjunction_reason(kind, labels, [p.kind for p in parts], alpha),
-        components=tuple(parts),
+        kind=decide_one(float(ps), float(pr), alpha),
+        parts=tuple(parts),
         label=label,
-        effects={"weakest_part": weakest_label},
+        effects={"weakest_part": weakest.part_name},
         secondary={},
     )
 
@@ -69,7 +76,7 @@ def ordering(
     alpha: float = 0.05,
     test: str = "t",
     label: str = "",
-) -> EffectResult:
+) -> Result:
     """'condition 1 > condition 2 > ...' on the same units (CH3: all 11 > effective > 55).
 
     Each consecutive pair is a paired difference; the ordering holds when all of them do.
@@ -92,4 +99,4 @@ def ordering(
     ]
     if len(parts) == 1:
         return parts[0].with_(label=label or parts[0].label)
-    return all_of(*parts, label=label, form="ordering")
+    return all_of(*parts, label=label, result_type=OrderingResult)

@@ -15,11 +15,9 @@ import numpy as np
 
 from harness.stats.effects import paired_effects
 from harness.stats.onesample import t_interval, t_pvalues, t_statistic
-from harness.stats.reasons import equivalence_reason
-from harness.stats.result import EffectResult
+from harness.stats.result import EquivalenceResult, decision, interval_level
 from harness.stats.validation import check_alpha, check_finite_number, check_margin
 from harness.stats.validation import paired_differences as _differences
-from harness.stats.verdict import decide_one
 
 TEST_NAME = "TOST (two one-sided t tests)"
 
@@ -47,7 +45,7 @@ def equivalence(
     alpha: float = 0.05,
     names: tuple[str, str] = ("x", "y"),
     label: str = "",
-) -> EffectResult:
+) -> EquivalenceResult:
     """TOST of the mean per-unit difference ``x - y`` (or of ``x``) within the margin.
 
     ``margin`` is ``m`` (meaning ``center ± m``) or explicit ``(low, high)`` bounds.
@@ -57,48 +55,28 @@ def equivalence(
     low, high = check_margin(margin, center)
     d = _differences(x, y, names)
     p_support, p_refute, p_low, p_high = (float(v) for v in equivalence_pvalues(d, low, high))
-    kind = decide_one(p_support, p_refute, alpha)
-    level = 1.0 - 2.0 * alpha
+    level = interval_level(alpha, "equivalence")
     interval_fn = partial(t_interval, d)
-    ci = interval_fn(level)
     binding = low if p_low >= p_high else high
     statistic, df = t_statistic(d, binding)
     estimate_name = f"mean of {names[0]}" if y is None else "mean difference"
-    verdict = equivalence_reason(
-        kind,
-        estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
-        bounds=(low, high),
-        test=TEST_NAME,
-        pvalue=p_support,
-        alpha=alpha,
-        n=d.size,
-    )
-    return EffectResult(
-        form="equivalence",
+    return EquivalenceResult(
         test=TEST_NAME,
         alternative="equivalence",
         statistic=statistic,
         df=df,
-        pvalue=p_support,
-        pvalue_refute=p_refute,
         estimate=float(np.mean(d)),
         estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
         n=int(d.size),
-        alpha=alpha,
-        verdict=verdict,
         threshold=center,
         margin=(low, high),
         effects=paired_effects(d, direction="greater", confidence_level=level),
         secondary={
-            "lower_bound_test": {"bound": low, "alternative": "greater", "pvalue": p_low},
-            "upper_bound_test": {"bound": high, "alternative": "less", "pvalue": p_high},
+            "lower_bound_test": {"bound": low, "alternative": "greater", "p_value": p_low},
+            "upper_bound_test": {"bound": high, "alternative": "less", "p_value": p_high},
         },
         label=label,
         unit_values=d,
         unit_label=names[0] if y is None else f"{names[0]} - {names[1]}",
-        interval_fn=interval_fn,
+        **decision(p_support, p_refute, alpha, interval_fn, level),
     )

@@ -1,8 +1,13 @@
-"""Number formatting shared by verdict reasons, failure messages and reports."""
+"""Number formatting shared by verdict reasons, failure messages and reports, as text and
+as strict JSON."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -30,3 +35,30 @@ def fmt_interval(ci: tuple[float, float], digits: int = 3) -> str:
 def fmt_level(level: float) -> str:
     pct = 100 * float(level)
     return f"{pct:.0f}%" if abs(pct - round(pct)) < 1e-9 else f"{pct:.3g}%"
+
+
+def json_number(value: Any) -> float | int | None:
+    """A JSON-safe number: non-finite floats become None (JSON has no NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)  # type: ignore[return-value]
+    if isinstance(value, int | np.integer):
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def json_ready(value: Any) -> Any:
+    """Recursively convert numpy scalars/arrays and tuples into JSON-safe builtins."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [json_ready(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, bool | np.bool_ | int | float | np.integer | np.floating):
+        return json_number(value)
+    return str(value)

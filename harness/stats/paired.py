@@ -10,14 +10,15 @@ Wilcoxon signed-rank test (Hodges-Lehmann estimate, test-inverted interval).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 
 from harness.stats.effects import paired_effects
 from harness.stats.onesample import t_interval, t_pvalues, t_statistic
-from harness.stats.reasons import directional_reason
-from harness.stats.result import EffectResult
+from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.signed_rank import (
     hodges_lehmann,
     signed_rank_interval,
@@ -31,11 +32,17 @@ from harness.stats.validation import (
     check_margin,
     paired_differences,
 )
-from harness.stats.verdict import decide_one
 
 TESTS = ("t", "wilcoxon")
 TEST_NAMES = {"t": "paired t test", "wilcoxon": "Wilcoxon signed-rank test"}
 _OPPOSITE = {"greater": "less", "less": "greater"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DifferenceResult(DirectionalResult):
+    """A paired difference (or one column) against a threshold."""
+
+    form: ClassVar[str] = "difference"
 
 
 def _pfun(test: str):
@@ -77,7 +84,7 @@ def paired_difference(
     margin: float | tuple[float, float] | None = None,
     names: tuple[str, str] = ("x", "y"),
     label: str = "",
-) -> EffectResult:
+) -> DifferenceResult:
     """Test the per-unit difference ``x - y`` (or ``x`` alone) against ``threshold``.
 
     ``margin`` (two-sided claims only) lets 'no effect beyond the margin' refute the claim.
@@ -93,8 +100,7 @@ def paired_difference(
         bounds = check_margin(margin, center=threshold)
     d = paired_differences(x, y, names)
     p_support, p_refute = difference_pvalues(d, threshold, alternative, test, bounds)
-    kind = decide_one(float(p_support), float(p_refute), alpha)
-    level = 1.0 - (alpha if alternative == "two-sided" else 2.0 * alpha)
+    level = interval_level(alpha, alternative)
     what = "mean" if test == "t" else "Hodges-Lehmann pseudo-median"
     estimate_name = f"{what} of {names[0]}" if y is None else f"{what} difference"
     if test == "t":
@@ -105,39 +111,17 @@ def paired_difference(
     else:
         estimate = hodges_lehmann(d)
         interval_fn = partial(signed_rank_interval, d)
-        side = alternative if alternative != "two-sided" else "two-sided"
-        statistic, df = signed_rank_statistic(d, threshold, side), None
+        statistic, df = signed_rank_statistic(d, threshold, alternative), None
         other = {"paired_t": _secondary(d, threshold, alternative, "t")}
-    ci = interval_fn(level)
-    verdict = directional_reason(
-        kind,
-        alternative=alternative,
-        estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
-        threshold=threshold,
-        test=TEST_NAMES[test],
-        pvalue=float(p_support),
-        alpha=alpha,
-        n=d.size,
-        margin=bounds,
-    )
     direction = alternative if alternative != "two-sided" else "greater"
-    return EffectResult(
-        form="difference",
+    return DifferenceResult(
         test=TEST_NAMES[test],
         alternative=alternative,
         statistic=statistic,
         df=df,
-        pvalue=float(p_support),
-        pvalue_refute=float(p_refute),
         estimate=estimate,
         estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
         n=int(d.size),
-        alpha=alpha,
-        verdict=verdict,
         threshold=threshold,
         margin=bounds,
         effects=paired_effects(d, direction=direction, confidence_level=level),
@@ -145,10 +129,10 @@ def paired_difference(
         label=label,
         unit_values=d,
         unit_label=names[0] if y is None else f"{names[0]} - {names[1]}",
-        interval_fn=interval_fn,
+        **decision(p_support, p_refute, alpha, interval_fn, level),
     )
 
 
 def _secondary(d: np.ndarray, threshold: float, alternative: str, test: str) -> dict:
     p = float(_pfun(test)(d, threshold, alternative))
-    return {"test": TEST_NAMES[test], "alternative": alternative, "pvalue": p}
+    return {"test": TEST_NAMES[test], "alternative": alternative, "p_value": p}

@@ -9,24 +9,38 @@ calibration simulations run this very code.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
 
 from harness.stats.errors import StatsInputError
 from harness.stats.intervals import clopper_pearson
-from harness.stats.reasons import directional_reason
-from harness.stats.result import EffectResult
+from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.validation import (
     as_sample,
     check_alpha,
     check_alternative,
     check_finite_number,
 )
-from harness.stats.verdict import decide_one
 
 TEST_NAME = "exact binomial test"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProportionResult(DirectionalResult):
+    """A success probability against a threshold (exact binomial, Clopper-Pearson)."""
+
+    form: ClassVar[str] = "proportion"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyResult(DirectionalResult):
+    """Held-out accuracy minus a base rate fixed on the training split."""
+
+    form: ClassVar[str] = "accuracy"
 
 
 def binomial_pvalues(
@@ -64,7 +78,7 @@ def proportion(
     alpha: float = 0.05,
     name: str = "proportion",
     label: str = "",
-) -> EffectResult:
+) -> ProportionResult:
     """Test 'the success probability exceeds (``greater``) / is below ``threshold``'."""
     alpha = check_alpha(alpha)
     alternative = check_alternative(alternative)
@@ -74,42 +88,21 @@ def proportion(
     s = _successes(successes, name)
     k, n = int(s.sum()), int(s.size)
     p_support, p_refute = (float(p) for p in binomial_pvalues(k, n, p0, alternative))
-    kind = decide_one(p_support, p_refute, alpha)
-    level = 1.0 - (alpha if alternative == "two-sided" else 2.0 * alpha)
+    level = interval_level(alpha, alternative)
     interval_fn = partial(clopper_pearson, k, n)
-    ci = interval_fn(level)
-    verdict = directional_reason(
-        kind,
-        alternative=alternative,
-        estimate_name=name,
-        ci=ci,
-        ci_level=level,
-        threshold=p0,
-        test=TEST_NAME,
-        pvalue=p_support,
-        alpha=alpha,
-        n=n,
-    )
-    return EffectResult(
-        form="proportion",
+    return ProportionResult(
         test=TEST_NAME,
         alternative=alternative,
         statistic=float(k),
-        pvalue=p_support,
-        pvalue_refute=p_refute,
         estimate=k / n,
         estimate_name=name,
-        ci=ci,
-        ci_level=level,
         n=n,
-        alpha=alpha,
-        verdict=verdict,
         threshold=p0,
         effects={"successes": k, "trials": n},
         label=label,
         unit_values=s.astype(float),
         unit_label=f"{name} (1 = success)",
-        interval_fn=interval_fn,
+        **decision(p_support, p_refute, alpha, interval_fn, level),
     )
 
 
@@ -120,7 +113,7 @@ def accuracy_vs_base_rate(
     threshold: float = 0.0,
     alpha: float = 0.05,
     label: str = "",
-) -> EffectResult:
+) -> AccuracyResult:
     """Held-out accuracy minus the base rate, claimed to exceed ``threshold`` (BH1).
 
     ``correct`` holds one 0/1 per held-out unit. ``base_rate`` is the accuracy of always
@@ -143,25 +136,12 @@ def accuracy_vs_base_rate(
         lo, hi = acc_interval(level)
         return lo - base, hi - base
 
-    verdict = directional_reason(
-        acc.kind,
-        alternative="greater",
-        estimate_name=name,
-        ci=ci,
-        ci_level=acc.ci_level,
-        threshold=margin,
-        test=TEST_NAME,
-        pvalue=acc.pvalue,
-        alpha=acc.alpha,
-        n=acc.n,
-    )
-    return acc.with_(
-        form="accuracy",
+    return acc.recast(
+        AccuracyResult,
         estimate=acc.estimate - base,
         estimate_name=name,
         ci=ci,
         threshold=margin,
-        verdict=verdict,
         effects={
             "accuracy": acc.estimate,
             "accuracy_ci": list(acc.ci),

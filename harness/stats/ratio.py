@@ -8,14 +8,22 @@ of the mean log ratio; the threshold 1 means "any increase".
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from harness.stats.errors import StatsInputError
 from harness.stats.paired import paired_difference
-from harness.stats.reasons import directional_reason
-from harness.stats.result import EffectResult
+from harness.stats.result import DirectionalResult
 from harness.stats.validation import as_sample, check_finite_number
+
+
+@dataclass(frozen=True, kw_only=True)
+class RatioResult(DirectionalResult):
+    """A per-unit ratio (geometric mean) against a threshold ratio."""
+
+    form: ClassVar[str] = "ratio"
 
 
 def _positive(values: object, name: str) -> np.ndarray:
@@ -40,7 +48,7 @@ def ratio(
     test: str = "t",
     names: tuple[str, str] = ("x", "y"),
     label: str = "",
-) -> EffectResult:
+) -> RatioResult:
     """Test the per-unit ratio ``x / y`` against ``threshold`` (a ratio, > 0)."""
     threshold = check_finite_number(threshold, "threshold")
     if threshold <= 0:
@@ -58,18 +66,6 @@ def ratio(
     ci = (math.exp(log_result.ci[0]), math.exp(log_result.ci[1]))
     what = "geometric mean ratio" if test == "t" else "Hodges-Lehmann ratio"
     name = f"{what} {names[0]} / {names[1]}"
-    verdict = directional_reason(
-        log_result.kind,
-        alternative=log_result.alternative,
-        estimate_name=name,
-        ci=ci,
-        ci_level=log_result.ci_level,
-        threshold=threshold,
-        test=f"{log_result.test} on log ratios",
-        pvalue=log_result.pvalue,
-        alpha=log_result.alpha,
-        n=log_result.n,
-    )
     log_interval = log_result.interval_fn
     assert log_interval is not None
 
@@ -82,14 +78,13 @@ def ratio(
     effects["median_log_ratio"] = effects.pop("median_difference")
     effects["median_log_ratio_ci"] = effects.pop("median_difference_ci")
     effects["median_ratio"] = math.exp(effects["median_log_ratio"])
-    return log_result.with_(
-        form="ratio",
+    return log_result.recast(
+        RatioResult,
         test=f"{log_result.test} on log ratios",
         estimate=math.exp(log_result.estimate),
         estimate_name=name,
         ci=ci,
         threshold=threshold,
-        verdict=verdict,
         effects=effects,
         label=label,
         unit_label=f"log({names[0]} / {names[1]})",

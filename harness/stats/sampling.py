@@ -6,8 +6,9 @@ base seed gives the same units in a serial run and under xdist. A *metric* maps 
 units to per-unit values: a 1-D array, a 2-D array (columns named by ``columns=`` or kept as
 one matrix column, e.g. a trend over levels), or a dict of named arrays (paired designs:
 ``{"unpatched": ..., "patched": ...}``). A :class:`Measurement` draws in batches, shows a
-progress bar on a terminal, and -- when the plan is sequential -- evaluates the analysis
-after each round and stops as soon as the verdict is decisive (:mod:`.sequential`).
+progress bar on a terminal, and tests a verdict form (:mod:`.forms`) on the sample -- when
+the plan is sequential, after each round, stopping as soon as the verdict is decisive
+(:mod:`.sequential`).
 """
 
 from __future__ import annotations
@@ -17,27 +18,20 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
-from harness.stats.association import association
-from harness.stats.conjunction import ordering
-from harness.stats.equivalence import equivalence
 from harness.stats.errors import StatsInputError
-from harness.stats.format import fmt
-from harness.stats.paired import paired_difference
-from harness.stats.proportion import accuracy_vs_base_rate, proportion
-from harness.stats.ratio import ratio
-from harness.stats.result import EffectResult
+from harness.stats.result import Result
 from harness.stats.sequential import GroupSequentialDesign, look_sizes
-from harness.stats.trend import trend
-from harness.stats.verdict import Verdict
+
+if TYPE_CHECKING:
+    from harness.stats.forms import Form
 
 StreamFactory = Callable[[int], Iterable[Any]]
 Metric = Callable[[list[Any]], Any]
-Analysis = Callable[["Values", float], EffectResult]
 
 #: Name of the only column when a metric returns a plain array.
 VALUE = "value"
@@ -48,7 +42,7 @@ class MetricError(ValueError):
 
 
 class ColumnError(KeyError):
-    """An analysis asked for a column the metric did not return."""
+    """A verdict form asked for a column the metric did not return."""
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -162,9 +156,9 @@ class _Store:
 class Measurement:
     """A metric measured over a seeded stream of units, drawn on demand.
 
-    The first analysis drives the drawing: a fixed-size plan draws ``plan.n`` units; a
+    The first test drives the drawing: a fixed-size plan draws ``plan.n`` units; a
     sequential plan draws round by round and stops at the first decisive look. Later
-    analyses reuse the units already drawn (at the plan's alpha, without sequential
+    tests reuse the units already drawn (at the plan's alpha, without sequential
     stopping).
     """
 
@@ -272,27 +266,28 @@ class Measurement:
         store.seeds.extend(seeds)
 
     # -- analysis -----------------------------------------------------------------------
-    def analyze(self, analysis: Analysis) -> EffectResult:
-        """Run ``analysis(values, alpha)`` on the sample, sequentially if the plan says so."""
+    def test(self, form: Form) -> Result:
+        """Evaluate the verdict form on the sample at the plan's alpha -- round by round with
+        group-sequential stopping if the plan says so."""
         plan = self.plan
         if self._analyzed or not plan.sequential or plan.rounds == 1:
             values = self.draw(plan.n)
-            result = self._run(analysis, values, plan.alpha)
+            result = self._run(form, values, plan.alpha)
             self._analyzed = True
             return self._attach(result, values, ())
         sizes = look_sizes(plan.n, plan.rounds)
         design = GroupSequentialDesign.for_sizes(plan.alpha, sizes)
         looks: list[dict[str, Any]] = []
-        result: EffectResult | None = None
+        result: Result | None = None
         values: Values | None = None
         for k, size in enumerate(sizes):
             values = self.draw(size)
             nominal = design.nominal_alphas[k]
-            result = self._run(analysis, values, nominal)
+            result = self._run(form, values, nominal)
             if result.alternative == "two-sided":
                 raise ValueError(
                     "sequential sampling needs a one-sided or equivalence claim; this "
-                    "analysis is two-sided (use --no-sequential or a one-sided alternative)"
+                    "form is two-sided (use --no-sequential or a one-sided alternative)"
                 )
             looks.append(
                 {
@@ -302,7 +297,7 @@ class Measurement:
                     "verdict": result.kind.value,
                     "estimate": result.estimate,
                     "ci": list(result.ci),
-                    "pvalue_nominal": result.pvalue,
+                    "p_value_nominal": result.pvalue,
                 }
             )
             if result.verdict.decisive or values.n < size:
@@ -310,16 +305,9 @@ class Measurement:
         assert result is not None and values is not None
         self._analyzed = True
         look = len(looks) - 1
-        p_seq = design.stagewise_pvalue(look, result.pvalue)
-        note = (
-            f" [group-sequential, O'Brien-Fleming spending: stopped at look {look + 1} of "
-            f"{design.looks}, n = {values.n} of at most {plan.n}, nominal alpha "
-            f"{fmt(design.nominal_alphas[look])}, stage-wise p = {fmt(p_seq)}]"
-        )
         result = result.with_(
-            pvalue=p_seq,
+            pvalue=design.stagewise_pvalue(look, result.pvalue),
             pvalue_nominal=result.pvalue,
-            verdict=Verdict(result.kind, result.verdict.reason + note),
             sequential={
                 "method": "group-sequential, Lan-DeMets O'Brien-Fleming-type alpha spending",
                 "looks_planned": design.looks,
@@ -332,9 +320,9 @@ class Measurement:
         )
         return self._attach(result, values, tuple(looks))
 
-    def _run(self, analysis: Analysis, values: Values, alpha: float) -> EffectResult:
+    def _run(self, form: Form, values: Values, alpha: float) -> Result:
         try:
-            result = analysis(values, alpha)
+            result = form.evaluate(values, alpha)
         except StatsInputError as exc:
             if exc.positions:
                 seeds = values.seeds_at(exc.positions)
@@ -343,13 +331,15 @@ class Measurement:
                     exc.positions,
                 ) from exc
             raise
-        if not isinstance(result, EffectResult):
-            raise TypeError(f"an analysis must return an EffectResult, got {type(result).__name__}")
+        if not isinstance(result, Result):
+            raise TypeError(
+                f"a verdict form must return a harness.stats Result, got {type(result).__name__}"
+            )
         return result
 
     def _attach(
-        self, result: EffectResult, values: Values, looks: tuple[Mapping[str, Any], ...]
-    ) -> EffectResult:
+        self, result: Result, values: Values, looks: tuple[Mapping[str, Any], ...]
+    ) -> Result:
         sample = Sample(
             base_seed=self.plan.base_seed,
             values=values,
@@ -358,62 +348,3 @@ class Measurement:
             planned_n=self.plan.n,
         )
         return result.with_(sample=sample)
-
-    # -- the verdict forms, reading named columns ---------------------------------------
-    def _col(self, values: Values, name: str | None) -> np.ndarray:
-        return values.value if name is None else values[name]
-
-    def paired_difference(self, a: str | None = None, b: str | None = None, **kw: Any):
-        """Per-unit ``a - b`` (or column ``a`` / the only column) vs a threshold."""
-        kw.setdefault("names", (a or VALUE, b or ""))
-        return self.analyze(
-            lambda v, alpha: paired_difference(
-                self._col(v, a), None if b is None else v[b], alpha=alpha, **kw
-            )
-        )
-
-    def equivalence(self, a: str | None = None, b: str | None = None, **kw: Any):
-        """TOST of per-unit ``a - b`` (or one column) within ``margin=``."""
-        kw.setdefault("names", (a or VALUE, b or ""))
-        return self.analyze(
-            lambda v, alpha: equivalence(
-                self._col(v, a), None if b is None else v[b], alpha=alpha, **kw
-            )
-        )
-
-    def ratio(self, a: str, b: str, **kw: Any):
-        """Per-unit ratio ``a / b`` on the log scale vs ``threshold=`` (default 1)."""
-        kw.setdefault("names", (a, b))
-        return self.analyze(lambda v, alpha: ratio(v[a], v[b], alpha=alpha, **kw))
-
-    def trend(self, column: str | None = None, *, levels: Any, **kw: Any):
-        """Per-unit trend of a (units, k) column over ``levels`` (k values or a column name)."""
-
-        kw.setdefault("name", column or VALUE)
-
-        def run(v: Values, alpha: float) -> EffectResult:
-            lv = v[levels] if isinstance(levels, str) else levels
-            return trend(self._col(v, column), lv, alpha=alpha, **kw)
-
-        return self.analyze(run)
-
-    def association(self, x: str, y: str, **kw: Any):
-        """OLS slope of column ``y`` on column ``x`` across units."""
-        kw.setdefault("names", (x, y))
-        return self.analyze(lambda v, alpha: association(v[x], v[y], alpha=alpha, **kw))
-
-    def ordering(self, *columns: str, **kw: Any):
-        """'columns[0] > columns[1] > ...' on the same units."""
-        kw.setdefault("names", list(columns))
-        return self.analyze(lambda v, alpha: ordering(*(v[c] for c in columns), alpha=alpha, **kw))
-
-    def proportion(self, column: str | None = None, **kw: Any):
-        """Share of units whose 0/1 value is 1, vs ``threshold=``."""
-        kw.setdefault("name", f"proportion of {column or VALUE}")
-        return self.analyze(lambda v, alpha: proportion(self._col(v, column), alpha=alpha, **kw))
-
-    def accuracy(self, column: str | None = None, **kw: Any):
-        """Held-out accuracy (0/1 per unit) minus ``base_rate=``."""
-        return self.analyze(
-            lambda v, alpha: accuracy_vs_base_rate(self._col(v, column), alpha=alpha, **kw)
-        )

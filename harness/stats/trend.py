@@ -16,8 +16,9 @@ correlation 0 (no monotone association). For one level per unit (e.g. maze size)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import stats
@@ -26,17 +27,24 @@ from harness.stats.effects import cohen_dz, fraction_moved
 from harness.stats.errors import StatsInputError
 from harness.stats.onesample import t_interval, t_statistic
 from harness.stats.paired import difference_pvalues
-from harness.stats.reasons import directional_reason
-from harness.stats.result import EffectResult
+from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.validation import (
     MIN_UNITS,
     check_alpha,
     check_alternative,
     check_finite_number,
 )
-from harness.stats.verdict import decide_one
 
 PER_UNIT = ("slope", "spearman")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrendResult(DirectionalResult):
+    """The mean per-unit trend over an ordered parameter against a threshold."""
+
+    form: ClassVar[str] = "trend"
+
+
 _NAMES = {"slope": "mean per-unit slope", "spearman": "mean per-unit Spearman correlation"}
 
 
@@ -130,7 +138,11 @@ def _page(values: np.ndarray, levels: np.ndarray, alternative: str) -> dict[str,
     order = common if alternative == "greater" else -common
     predicted = stats.rankdata(order)
     res = stats.page_trend_test(values, predicted_ranks=predicted)
-    return {"test": "Page's L test", "statistic": float(res.statistic), "pvalue": float(res.pvalue)}
+    return {
+        "test": "Page's L test",
+        "statistic": float(res.statistic),
+        "p_value": float(res.pvalue),
+    }
 
 
 def trend(
@@ -144,7 +156,7 @@ def trend(
     name: str = "value",
     level_name: str = "level",
     label: str = "",
-) -> EffectResult:
+) -> TrendResult:
     """Test 'value falls (``less``) / rises (``greater``) with level' over units.
 
     ``values`` is (units, k); ``levels`` is the k common levels or a (units, k) array
@@ -158,24 +170,9 @@ def trend(
     v, lv = _check_matrix(values, levels)
     u = unit_trends(v, lv, per_unit)
     p_support, p_refute = (float(p) for p in difference_pvalues(u, threshold, alternative))
-    kind = decide_one(p_support, p_refute, alpha)
-    level = 1.0 - (alpha if alternative == "two-sided" else 2.0 * alpha)
+    level = interval_level(alpha, alternative)
     interval_fn = partial(t_interval, u)
-    ci = interval_fn(level)
     statistic, df = t_statistic(u, threshold)
-    estimate_name = f"{_NAMES[per_unit]} of {name} over {level_name}"
-    verdict = directional_reason(
-        kind,
-        alternative=alternative,
-        estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
-        threshold=threshold,
-        test="t test on per-unit trends",
-        pvalue=p_support,
-        alpha=alpha,
-        n=u.size,
-    )
     direction = alternative if alternative != "two-sided" else "greater"
     secondary: dict[str, Any] = {}
     page = _page(v, lv, alternative)
@@ -190,26 +187,19 @@ def trend(
     if common:
         effects["levels"] = lv[0].tolist()
         effects["mean_by_level"] = v.mean(axis=0).tolist()
-    return EffectResult(
-        form="trend",
+    return TrendResult(
         test="t test on per-unit trends",
         alternative=alternative,
         statistic=statistic,
         df=df,
-        pvalue=p_support,
-        pvalue_refute=p_refute,
         estimate=float(np.mean(u)),
-        estimate_name=estimate_name,
-        ci=ci,
-        ci_level=level,
+        estimate_name=f"{_NAMES[per_unit]} of {name} over {level_name}",
         n=int(u.size),
-        alpha=alpha,
-        verdict=verdict,
         threshold=threshold,
         effects=effects,
         secondary=secondary,
         label=label,
         unit_values=u,
         unit_label=f"per-unit {per_unit} of {name} over {level_name}",
-        interval_fn=interval_fn,
+        **decision(p_support, p_refute, alpha, interval_fn, level),
     )

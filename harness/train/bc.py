@@ -100,7 +100,7 @@ class Trainer:
         self.model.embedder.block2.register_forward_hook(self._grab)
         self._eval_set: Samples | None = None
 
-    def _grab(self, module, inputs, output) -> None:
+    def _grab(self, _module, _inputs, output) -> None:  # a torch forward hook
         self._feats = output
 
     # ------------------------------------------------------------------ persistence

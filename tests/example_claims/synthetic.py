@@ -28,3 +28,20 @@ def rng_for(unit: Unit | int, salt: int) -> np.random.Generator:
     """A generator that depends only on the unit's seed and the metric's salt."""
     seed = unit if isinstance(unit, int) else unit.seed
     return np.random.default_rng([seed, salt])
+
+
+@dataclass(frozen=True)
+class PTarget:
+    """Paired synthetic metric: P(target) without and with a patch whose per-unit drop is
+    normal(drop_mean, drop_sd)."""
+
+    drop_mean: float
+    drop_sd: float
+    salt: int
+
+    def __call__(self, units) -> dict[str, np.ndarray]:
+        unpatched = np.array([0.55 + 0.35 * rng_for(u, self.salt).random() for u in units])
+        drop = np.array(
+            [rng_for(u, self.salt + 1).normal(self.drop_mean, self.drop_sd) for u in units]
+        )
+        return {"unpatched": unpatched, "patched": np.clip(unpatched - drop, 0.0, 1.0)}

@@ -6,34 +6,33 @@ is not collected by ``pytest tests/`` and runs inside pytester in the report tes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
-from synthetic import rng_for
+from synthetic import PTarget, rng_for
 
 from harness import stats
-
-
-def p_target(units, drop_mean: float, drop_sd: float, salt: int) -> dict[str, np.ndarray]:
-    """Paired synthetic metric: P(target) without and with a patch."""
-    unpatched = np.array([0.55 + 0.35 * rng_for(u, salt).random() for u in units])
-    drop = np.array([rng_for(u, salt + 1).normal(drop_mean, drop_sd) for u in units])
-    return {"unpatched": unpatched, "patched": np.clip(unpatched - drop, 0.0, 1.0)}
-
-
-@pytest.mark.claim(
-    id="EX1",
-    title="Subtracting the synthetic vector lowers P(target)",
-    source="tests/example_claims (synthetic)",
-    hypothesis="P(target) at the decision square drops by more than 0.1 when c = -1",
+from harness.stats import (
+    Equivalence,
+    Ordering,
+    PairedDifference,
+    Proportion,
+    Ratio,
+    Trend,
 )
+
+
+@pytest.mark.claim("EX1", source="tests/example_claims (synthetic)")
 def test_ex1_subtracting_the_vector_lowers_p_target(claim, units):
+    """Subtracting the synthetic vector lowers P(target).
+
+    P(target) at the decision square drops by more than 0.1 when c = -1
+    """
     params = claim.params
-    claim.add_intervention(
-        f"add {params.coefficient} x synthetic_vector @ {claim.profile.model.layer}"
-    )
-    sample = claim.measure(units, lambda us: p_target(us, 0.5, 0.12, salt=1), n=80)
-    result = sample.paired_difference("unpatched", "patched", threshold=params.threshold)
+    sample = claim.measure(units, PTarget(drop_mean=0.5, drop_sd=0.12, salt=1), n=80)
+    result = sample.test(PairedDifference("unpatched", "patched", threshold=params.threshold))
     fig = Figure(figsize=(3, 3))
     ax = fig.subplots()
     grid = np.mgrid[0:5, 0:5]
@@ -44,52 +43,48 @@ def test_ex1_subtracting_the_vector_lowers_p_target(claim, units):
     claim.conclude(result)
 
 
-@pytest.mark.claim(
-    id="EX2",
-    title="A placebo patch lowers P(target) by more than 0.1",
-    source="tests/example_claims (synthetic)",
-    hypothesis="built false: the placebo changes P(target) by about 0",
-)
+@pytest.mark.claim("EX2", source="tests/example_claims (synthetic)")
 def test_ex2_placebo_lowers_p_target(claim, units):
-    sample = claim.measure(units, lambda us: p_target(us, 0.0, 0.05, salt=2), n=80)
-    result = sample.paired_difference("unpatched", "patched", threshold=claim.params.threshold)
+    """A placebo patch lowers P(target) by more than 0.1.
+
+    built false: the placebo changes P(target) by about 0
+    """
+    sample = claim.measure(units, PTarget(drop_mean=0.0, drop_sd=0.05, salt=2), n=80)
+    result = sample.test(PairedDifference("unpatched", "patched", threshold=claim.params.threshold))
     rises = [s for s, d in zip(result.sample.seeds, result.unit_values, strict=True) if d < 0]
     for seed in rises[:3]:
         claim.add_counterexample("P(target) rises under the patch", seed=seed, n_rises=len(rises))
     claim.conclude(result)
 
 
-@pytest.mark.claim(
-    id="EX3",
-    title="A weak patch lowers P(target)",
-    source="tests/example_claims (synthetic)",
-    hypothesis="built undecidable: a tiny drop in noisy data with few seeds",
-)
+@pytest.mark.claim("EX3", source="tests/example_claims (synthetic)")
 def test_ex3_weak_patch(claim, units):
-    sample = claim.measure(units, lambda us: p_target(us, 0.01, 0.3, salt=3), n=claim.params.n)
+    """A weak patch lowers P(target).
+
+    built undecidable: a tiny drop in noisy data with few seeds
+    """
+    sample = claim.measure(units, PTarget(drop_mean=0.01, drop_sd=0.3, salt=3), n=claim.params.n)
     claim.conclude(
-        sample.paired_difference("unpatched", "patched", threshold=claim.params.threshold)
+        sample.test(PairedDifference("unpatched", "patched", threshold=claim.params.threshold))
     )
 
 
-@pytest.mark.claim(
-    id="EX4",
-    title="Adding the synthetic vector does (almost) nothing",
-    source="tests/example_claims (synthetic)",
-    hypothesis="|mean change in P(target)| < 0.05 (TOST)",
-)
+@pytest.mark.claim("EX4", source="tests/example_claims (synthetic)")
 def test_ex4_adding_does_nothing(claim, units):
-    sample = claim.measure(units, lambda us: p_target(us, 0.0, 0.03, salt=4), n=80)
-    claim.conclude(sample.equivalence("unpatched", "patched", margin=claim.params.margin))
+    """Adding the synthetic vector does (almost) nothing.
+
+    |mean change in P(target)| < 0.05 (TOST)
+    """
+    sample = claim.measure(units, PTarget(drop_mean=0.0, drop_sd=0.03, salt=4), n=80)
+    claim.conclude(sample.test(Equivalence("unpatched", "patched", margin=claim.params.margin)))
 
 
-@pytest.mark.claim(
-    id="EX5",
-    title="The transferred vector's effect decreases with the cheese offset",
-    source="tests/example_claims (synthetic)",
-    hypothesis="per-maze drop falls as the offset grows through 0, 1, 2, 3, 5",
-)
+@pytest.mark.claim("EX5", source="tests/example_claims (synthetic)")
 def test_ex5_effect_decreases_with_offset(claim, units):
+    """The transferred vector's effect decreases with the cheese offset.
+
+    per-maze drop falls as the offset grows through 0, 1, 2, 3, 5
+    """
     offsets = np.array(claim.params.require("offsets"), dtype=float)
 
     def drops(us):
@@ -99,17 +94,17 @@ def test_ex5_effect_decreases_with_offset(claim, units):
 
     sample = claim.measure(units, drops, n=60)
     claim.conclude(
-        sample.trend(levels=offsets, alternative="less", threshold=claim.params.threshold)
+        sample.test(Trend(levels=offsets, alternative="less", threshold=claim.params.threshold))
     )
 
 
-@pytest.mark.claim(
-    id="EX6",
-    title="All cheese channels > effective subset > one channel",
-    source="tests/example_claims (synthetic)",
-    hypothesis="retargeting success is ordered all-11 > effective > channel 55",
-)
+@pytest.mark.claim("EX6", source="tests/example_claims (synthetic)")
 def test_ex6_ordering_of_channel_sets(claim, units):
+    """All cheese channels > effective subset > one channel.
+
+    retargeting success is ordered all-11 > effective > channel 55
+    """
+
     def success(us):
         base = np.array([rng_for(u, 6).normal(0.3, 0.05) for u in us])
         return {
@@ -119,38 +114,33 @@ def test_ex6_ordering_of_channel_sets(claim, units):
         }
 
     sample = claim.measure(units, success, n=60)
-    claim.conclude(sample.ordering("all", "effective", "ch55"))
+    claim.conclude(sample.test(Ordering("all", "effective", "ch55")))
 
 
-@pytest.mark.claim(
-    id="EX7",
-    title="Clamping raises the path probability to the target",
-    source="tests/example_claims (synthetic)",
-    hypothesis="normalized path probability patched / unpatched > 1 (geometric mean)",
-)
+@pytest.mark.claim("EX7", source="tests/example_claims (synthetic)")
 def test_ex7_clamp_ratio(claim, units):
+    """Clamping raises the path probability to the target.
+
+    normalized path probability patched / unpatched > 1 (geometric mean)
+    """
+
     def path_probability(us):
         before = np.array([rng_for(u, 9).uniform(0.05, 0.3) for u in us])
         factor = np.exp(np.array([rng_for(u, 10).normal(0.8, 0.5) for u in us]))
         return {"patched": np.clip(before * factor, 1e-6, 1.0), "unpatched": before}
 
     sample = claim.measure(units, path_probability, n=60)
-    claim.conclude(sample.ratio("patched", "unpatched", threshold=claim.params.threshold))
+    claim.conclude(sample.test(Ratio("patched", "unpatched", threshold=claim.params.threshold)))
 
 
-@pytest.mark.claim(
-    id="EX8",
-    title="A distance feature predicts cheese-getting above the base rate",
-    source="tests/example_claims (synthetic)",
-    hypothesis="held-out accuracy of a threshold rule exceeds the training majority rate",
-)
-def test_ex8_held_out_accuracy(claim, units):
-    def episode(us):
-        distance = np.array([rng_for(u, 11).uniform(0, 10) for u in us])
-        noise = np.array([rng_for(u, 12).normal(0, 1.5) for u in us])
-        return {"distance": distance, "got_cheese": (distance + noise < 6).astype(float)}
+@dataclass(frozen=True)
+class ThresholdRuleAccuracy:
+    """A verdict form of one's own: fit a one-feature rule on the first 80% of the units and
+    test its accuracy on the rest against the training majority rate."""
 
-    def analysis(values: stats.Values, alpha: float) -> stats.EffectResult:
+    threshold: float = 0.0
+
+    def evaluate(self, values: stats.Values, alpha: float) -> stats.Result:
         n_train = int(0.8 * values.n)
         y, x = values["got_cheese"], values["distance"]
         base_rate = max(y[:n_train].mean(), 1 - y[:n_train].mean())
@@ -158,21 +148,35 @@ def test_ex8_held_out_accuracy(claim, units):
         predictions = (x[n_train:] < cut * 1.5).astype(float)
         correct = predictions == y[n_train:]
         return stats.accuracy_vs_base_rate(
-            correct, base_rate=base_rate, threshold=claim.params.threshold, alpha=alpha
+            correct, base_rate=base_rate, threshold=self.threshold, alpha=alpha
         )
 
-    claim.conclude(claim.measure(units, episode, n=400).analyze(analysis))
+
+@pytest.mark.claim("EX8", source="tests/example_claims (synthetic)")
+def test_ex8_held_out_accuracy(claim, units):
+    """A distance feature predicts cheese-getting above the base rate.
+
+    held-out accuracy of a threshold rule exceeds the training majority rate
+    """
+
+    def episode(us):
+        distance = np.array([rng_for(u, 11).uniform(0, 10) for u in us])
+        noise = np.array([rng_for(u, 12).normal(0, 1.5) for u in us])
+        return {"distance": distance, "got_cheese": (distance + noise < 6).astype(float)}
+
+    sample = claim.measure(units, episode, n=400)
+    claim.conclude(sample.test(ThresholdRuleAccuracy(threshold=claim.params.threshold)))
 
 
-@pytest.mark.claim(
-    id="EX9",
-    title="The distance coefficient is negative in almost every split",
-    source="tests/example_claims (synthetic)",
-    hypothesis="share of splits with a negative coefficient exceeds 0.8",
-)
+@pytest.mark.claim("EX9", source="tests/example_claims (synthetic)")
 def test_ex9_sign_stability(claim):
+    """The distance coefficient is negative in almost every split.
+
+    share of splits with a negative coefficient exceeds 0.8
+    """
+
     def split_signs(splits):
         return np.array([rng_for(s, 13).normal(-1.0, 0.4) < 0 for s in splits], dtype=float)
 
     sample = claim.measure(lambda base: iter(range(base, base + 10_000)), split_signs, n=100)
-    claim.conclude(sample.proportion(threshold=claim.params.threshold, name="negative share"))
+    claim.conclude(sample.test(Proportion(threshold=claim.params.threshold, name="negative share")))

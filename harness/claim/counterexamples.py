@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from harness.maze.maze import Maze
+from harness.maze.strategies import generated_mazes
 from harness.maze.streams import MazeFilter
-from harness.strategies import generated_mazes
 
 #: Generated examples to try per budget (shrinking stops after SHRINK_CALLS more calls).
 EXAMPLES = {"quick": 10, "default": 30, "paper": 120}
@@ -71,30 +72,13 @@ def search(
     return Counterexample(maze, len(seen))
 
 
-def search_for(claim, is_counterexample: Callable[[Maze], bool], where: MazeFilter):
-    """:func:`search` with the claim's ``--budget`` and ``--counterexamples`` options."""
-    return search(is_counterexample, where, claim.options.budget, claim.options.counterexamples)
-
-
-def record(claim, found: Counterexample | None, description: str, figure=None) -> None:
-    """Attach a counterexample (or that none was found) to the claim's report entry."""
-    if claim.options.counterexamples == 0:
-        return
-    if found is None:
-        claim.add_note(f"counterexample search ({description}): none found")
-        return
+def details(found: Counterexample) -> dict[str, Any]:
+    """What the report shows of a counterexample: size, cells, walls (top row first)."""
     m = found.maze
-    claim.add_counterexample(
-        description,
-        None,
-        size=m.size,
-        cheese=list(m.cheese) if m.cheese else None,
-        decision_square=list(m.decision_square) if m.decision_square else None,
-        walls=["".join("#" if w else "." for w in row) for row in m.walls[::-1]],
-        evaluations=found.calls,
-    )
-    if figure is not None:
-        try:
-            claim.add_figure("counterexample", figure(m), f"smallest counterexample: {description}")
-        except Exception as exc:  # diagnostics never decide a verdict
-            claim.add_note(f"counterexample figure failed: {type(exc).__name__}: {exc}")
+    return {
+        "size": m.size,
+        "cheese": list(m.cheese) if m.cheese else None,
+        "decision_square": list(m.decision_square) if m.decision_square else None,
+        "walls": ["".join("#" if w else "." for w in row) for row in m.walls[::-1]],
+        "evaluations": found.calls,
+    }

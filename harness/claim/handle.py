@@ -1,0 +1,254 @@
+"""The handle a claim test works through: parameters, sampling, report extras, the verdict.
+
+::
+
+    @pytest.mark.claim(id="CV1", title=..., source=..., hypothesis=...)
+    def test_cv1(claim, subject):
+        p = claim.params
+        experiment = cv.OwnVector(subject, p.require("coefficient"))
+        sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
+        claim.conclude(
+            sample.test(PairedDifference("unpatched", "patched", threshold=p.require("threshold")))
+        )
+
+``claim.measure`` draws units reproducibly from ``--base-seed`` (in rounds with
+``--sequential``) and records the experiment's conditions; ``sample.test(form)`` evaluates
+the verdict form at the run's alpha; ``claim.conclude`` records the result for the report
+and turns the verdict into the test outcome (:mod:`harness.claim.outcome`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.claim import counterexamples
+from harness.claim.examples import comparison_figure, first_seed
+from harness.claim.options import ClaimOptions
+from harness.claim.outcome import assert_verdict, junit_properties
+from harness.claim.spec import ClaimSpec
+from harness.experiments.conditions import ConditionExperiment, Conditions
+from harness.maze.maze import Maze
+from harness.maze.streams import MazeFilter
+from harness.profiles import ClaimParams, Profile, TableParams
+from harness.report.record import ClaimRecord
+from harness.stats.design import sample_size
+from harness.stats.format import json_ready
+from harness.stats.result import Result
+from harness.stats.sampling import Measurement, Metric, SamplingPlan, StreamFactory
+from harness.stats.verdict import VerdictKind
+
+#: Metric columns with more values per unit than this (e.g. whole vector fields) are not
+#: copied into the report; their shape is recorded instead.
+MAX_VALUES_PER_UNIT = 64
+
+
+def per_seed_column(values: np.ndarray) -> Any:
+    per_unit = int(np.prod(values.shape[1:], dtype=int)) if values.ndim > 1 else 1
+    if per_unit > MAX_VALUES_PER_UNIT:
+        return {"omitted": f"{per_unit} values per unit", "shape": list(values.shape)}
+    return json_ready(values)
+
+
+def record_conditions(record: ClaimRecord, arms: Conditions) -> None:
+    """Conditions into the record, each name once (the first batch's, by construction)."""
+    for condition in arms.values():
+        if not record.has_condition(condition.name):
+            record.add_condition(condition.to_dict())
+
+
+@dataclass(frozen=True, eq=False)
+class RecordedExperiment:
+    """A condition experiment whose conditions go into the claim's record when first built."""
+
+    experiment: ConditionExperiment
+    record: ClaimRecord
+
+    def __call__(self, mazes: Sequence[Maze]) -> dict[str, np.ndarray]:
+        arms = self.experiment.conditions(mazes)
+        record_conditions(self.record, arms)
+        return self.experiment.evaluate(mazes, arms)
+
+
+class Claim:
+    """What a claim test works with: its spec, the options, sampling, and its report record."""
+
+    def __init__(
+        self,
+        spec: ClaimSpec,
+        record: ClaimRecord,
+        options: ClaimOptions,
+        profile: Profile,
+        property_recorder: Callable[[str, object], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.record = record
+        self.options = options
+        self.profile = profile
+        self._record_property = property_recorder
+        self._concluded = False
+
+    @property
+    def id(self) -> str:
+        """The record's id: the marker id plus variant or parametrization (``CV4[offset=2]``)."""
+        return self.record.id
+
+    @property
+    def alpha(self) -> float:
+        return self.options.alpha
+
+    # -- parameters -----------------------------------------------------------------------
+    @property
+    def params(self) -> ClaimParams:
+        """This claim's section of the active profile; its published value goes to the report."""
+        params = self.profile.claim(self.spec.id)
+        if params.published is not None and self.record.published is None:
+            self.record.published = params.published
+        return params
+
+    def shared(self, table: str) -> TableParams:
+        """A profile table several claims read (``[shared.<table>]``, e.g. ``retargeting``)."""
+        return self.profile.shared(table)
+
+    # -- sampling -------------------------------------------------------------------------
+    def sample_size(self, n: int | Mapping[str, int] | None = None) -> int:
+        """Units to draw under the current ``--budget`` / ``--seeds``."""
+        return sample_size(self.options.budget, n, self.options.seeds)
+
+    def measure(
+        self,
+        stream: StreamFactory,
+        metric: Metric | ConditionExperiment,
+        *,
+        n: int | Mapping[str, int] | None = None,
+        columns: Sequence[str] | None = None,
+        batch_size: int = 64,
+        base_seed: int | None = None,
+    ) -> Measurement:
+        """A metric over units from ``stream(base_seed)``, drawn when first tested.
+
+        ``n`` is the default-budget sample size (scaled for ``--budget quick/paper``) or one
+        size per budget; ``--seeds`` overrides it. ``base_seed`` defaults to ``--base-seed``.
+        A :class:`ConditionExperiment`'s conditions are recorded for the report.
+        """
+        if isinstance(metric, ConditionExperiment):
+            metric = RecordedExperiment(metric, self.record)
+        plan = SamplingPlan(
+            n=self.sample_size(n),
+            base_seed=self.options.base_seed if base_seed is None else int(base_seed),
+            batch_size=batch_size,
+            sequential=self.options.sequential,
+            rounds=self.options.rounds,
+            alpha=self.options.alpha,
+            label=self.id,
+        )
+        return Measurement(stream, metric, plan, columns=columns)
+
+    # -- report extras --------------------------------------------------------------------
+    def add_figure(self, name: str, fig_or_png: Any, caption: str = "") -> None:
+        """Attach a matplotlib figure (rendered to PNG and closed) or PNG bytes."""
+        self.record.add_figure(name, fig_or_png, caption)
+
+    def add_note(self, text: str) -> None:
+        self.record.add_note(text)
+
+    def add_counterexample(self, description: str, seed: int | None = None, **details: Any) -> None:
+        self.record.add_counterexample(description, seed, **details)
+
+    def record_conditions(self, arms: Conditions) -> None:
+        """Record conditions (what was compared, interventions as data) for the report."""
+        record_conditions(self.record, arms)
+
+    def attach_example(self, result: Result, experiment: ConditionExperiment, caption: str) -> None:
+        """The example figure of the sample's first maze; a figure failure is only a note."""
+        seed = first_seed(result)
+        if seed is None:
+            return
+        try:
+            example = experiment.example(Maze.from_seed(seed))
+            if example is None:
+                return
+            figure = comparison_figure(experiment.subject, example, f"{self.spec.id}: {caption}")
+            self.add_figure("example", figure, f"{caption} (seed {seed})")
+        except Exception as exc:
+            self.add_note(f"example figure failed: {type(exc).__name__}: {exc}")
+
+    def search_counterexamples(
+        self,
+        is_counterexample: Callable[[Maze], bool],
+        where: MazeFilter,
+        description: str,
+        example: ConditionExperiment | None = None,
+    ) -> None:
+        """Search generated mazes for the smallest one on which the per-maze claim fails
+        (``--counterexamples`` mazes, by budget by default) and attach it -- with a figure of
+        ``example``'s conditions on it -- or a note that none was found."""
+        if self.options.counterexamples == 0:
+            return
+        found = counterexamples.search(
+            is_counterexample, where, self.options.budget, self.options.counterexamples
+        )
+        if found is None:
+            self.add_note(f"counterexample search ({description}): none found")
+            return
+        self.add_counterexample(description, None, **counterexamples.details(found))
+        if example is None:
+            return
+        try:
+            shown = example.example(found.maze)
+            if shown is not None:
+                figure = comparison_figure(example.subject, shown, f"{self.spec.id} counterexample")
+                self.add_figure("counterexample", figure, f"smallest counterexample: {description}")
+        except Exception as exc:  # diagnostics never decide a verdict
+            self.add_note(f"counterexample figure failed: {type(exc).__name__}: {exc}")
+
+    # -- the verdict ----------------------------------------------------------------------
+    def conclude(
+        self,
+        result: Result,
+        *,
+        expect: str = "supported",
+        seeds: Sequence[int] | None = None,
+    ) -> Result:
+        """Record ``result`` and make the verdict the test outcome.
+
+        ``expect='refuted'`` is for ground-truth checks where the claim must fail (planted
+        policies). ``seeds`` is needed only for results not computed through ``measure``.
+        """
+        if self._concluded:
+            raise RuntimeError(f"claim {self.id} was already concluded; conclude once per test")
+        if not isinstance(result, Result):
+            raise TypeError(
+                f"a claim concludes with a harness.stats Result, got {type(result).__name__}"
+            )
+        self._concluded = True
+        record_result(self.record, result, seeds)
+        self.record.expected = VerdictKind(expect).value
+        if self._record_property is not None:
+            for key, value in junit_properties(result).items():
+                self._record_property(key, value)
+        return assert_verdict(
+            result, expect=expect, inconclusive=self.options.inconclusive, claim_id=self.id
+        )
+
+    @property
+    def concluded(self) -> bool:
+        return self._concluded
+
+
+def record_result(record: ClaimRecord, result: Result, seeds: Sequence[int] | None = None) -> None:
+    """Put a result, its per-unit values and the seeds it used into a claim record."""
+    record.result = result.to_dict()
+    record.unit_label = result.unit_label
+    if result.unit_values is not None:
+        record.unit_effects = json_ready(np.asarray(result.unit_values, dtype=float))
+    sample = result.sample
+    if sample is not None:
+        record.seeds = list(sample.seeds)
+        record.base_seed = sample.base_seed
+        record.per_seed = {k: per_seed_column(v) for k, v in sample.values.items()}
+    if seeds is not None:
+        record.seeds = [int(s) for s in seeds]

@@ -1,0 +1,80 @@
+"""How a claims run samples and concludes (its options), and what it ran on (its facts).
+
+Both are frozen values: the pytest layer builds :class:`ClaimOptions` from the command line
+and :class:`RunFacts` from the session fixtures (checkpoint, profile, subject); every claim
+record carries both, so a report says for each claim under which conditions it was decided.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.stats.design import BUDGETS
+
+INCONCLUSIVE_POLICIES = ("fail", "xfail", "skip")
+
+
+@dataclass(frozen=True)
+class ClaimOptions:
+    """Sampling and verdict options of a run (``--budget``, ``--seeds``, ``--alpha``, ...)."""
+
+    budget: str = "default"
+    seeds: int | None = None
+    base_seed: int = 0
+    alpha: float = 0.05
+    sequential: bool = False
+    rounds: int = 5
+    inconclusive: str = "xfail"
+    #: Generated mazes per counterexample search (None: by budget; 0: no search).
+    counterexamples: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.alpha) and 0.0 < self.alpha < 0.5):
+            raise ValueError(f"--alpha must lie in (0, 0.5), got {self.alpha}")
+        if self.seeds is not None and self.seeds < 3:
+            raise ValueError(f"--seeds must be >= 3, got {self.seeds}")
+        if not 1 <= self.rounds <= 10:
+            raise ValueError(f"--rounds must lie in 1..10, got {self.rounds}")
+        if self.budget not in BUDGETS:
+            raise ValueError(f"--budget must be one of {BUDGETS}, got {self.budget!r}")
+        if self.inconclusive not in INCONCLUSIVE_POLICIES:
+            raise ValueError(f"--inconclusive must be one of {INCONCLUSIVE_POLICIES}")
+        if self.counterexamples is not None and self.counterexamples < 0:
+            raise ValueError(f"--counterexamples must be >= 0, got {self.counterexamples}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as the report's run header names them."""
+        return {
+            "seeds_option": self.seeds,
+            "budget": self.budget,
+            "base_seed": self.base_seed,
+            "alpha": self.alpha,
+            "sequential": self.sequential,
+            "rounds": self.rounds,
+            "inconclusive": self.inconclusive,
+            "counterexamples": self.counterexamples,
+        }
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the claims ran on, as the fixtures resolved it."""
+
+    checkpoint: str
+    checkpoint_sha256: str | None = None
+    device: str | None = None
+    profile: str | None = None
+    #: Further facts for the run header: channel scale, layer, maze sizes, notes.
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.checkpoint,
+            "checkpoint_sha256": self.checkpoint_sha256,
+            "profile": self.profile,
+            "device": self.device,
+            **{k: v for k, v in sorted(self.details.items()) if v is not None},
+        }

@@ -1,0 +1,58 @@
+"""A verdict as a test outcome: supported passes, refuted fails, inconclusive follows
+``--inconclusive``; the failure text states estimate, interval, n, claimed region and test."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.claim.options import INCONCLUSIVE_POLICIES
+from harness.stats.format import fmt, fmt_interval, fmt_level, fmt_p
+from harness.stats.result import Result
+from harness.stats.verdict import VerdictKind
+
+
+def verdict_message(result: Result, claim_id: str, expect: str = "supported") -> str:
+    """The failure text: verdict, estimate, interval, n, claimed region, test, p, reason."""
+    return (
+        f"{claim_id} {result.kind.value} (expected {expect}): {result.estimate_name} = "
+        f"{fmt(result.estimate)}, {fmt_level(result.ci_level)} CI {fmt_interval(result.ci)}, "
+        f"n = {result.n}; claimed {result.requirement()} ({result.test}, "
+        f"p = {fmt_p(result.pvalue)}, alpha = {fmt(result.alpha)}).\nReason: {result.reason}"
+    )
+
+
+def assert_verdict(
+    result: Result,
+    *,
+    expect: str = "supported",
+    inconclusive: str = "fail",
+    claim_id: str = "claim",
+) -> Result:
+    """Pass when the verdict is the expected one; otherwise fail, or for an inconclusive
+    verdict fail / xfail / skip as ``inconclusive`` says."""
+    expected = VerdictKind(expect)
+    if inconclusive not in INCONCLUSIVE_POLICIES:
+        raise ValueError(f"inconclusive must be one of {INCONCLUSIVE_POLICIES}")
+    if result.kind is expected:
+        return result
+    message = verdict_message(result, claim_id, expected.value)
+    if result.kind is VerdictKind.INCONCLUSIVE:
+        if inconclusive == "xfail":
+            pytest.xfail(message)
+        if inconclusive == "skip":
+            pytest.skip(message)
+    pytest.fail(message, pytrace=False)
+
+
+def junit_properties(result: Result) -> dict[str, object]:
+    """The key numbers as JUnit XML properties (raw p only: Holm needs the whole run)."""
+    return {
+        "claim_verdict": result.kind.value,
+        "claim_estimate": result.estimate,
+        "claim_ci_low": result.ci[0],
+        "claim_ci_high": result.ci[1],
+        "claim_n": result.n,
+        "claim_p_value": result.pvalue,
+        "claim_alpha": result.alpha,
+        "claim_threshold": result.threshold,
+    }
