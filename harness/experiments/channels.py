@@ -6,6 +6,7 @@ Channel cells follow CLAIMS.md's grid -> channel map (:func:`channel_cell`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -239,6 +240,13 @@ class PathRows:
         return np.array(values).reshape(self.mazes, -1)
 
 
+@functools.lru_cache(maxsize=8)
+def path_rows(mazes: tuple[Maze, ...], targets: tuple[tuple[Cell, ...], ...]) -> PathRows:
+    """:meth:`PathRows.build`, once per batch: an experiment's conditions and its
+    evaluation of the same batch share the rows (mazes are hashable values)."""
+    return PathRows.build(mazes, targets)
+
+
 def geometric_mean_over_targets(values: np.ndarray) -> np.ndarray:
     return np.exp(np.log(np.clip(values, 1e-12, 1)).mean(1))
 
@@ -263,7 +271,7 @@ class Retargeting(ConditionExperiment):
         return retarget_cells(maze, self.targets)
 
     def rows(self, mazes: Sequence[Maze]) -> PathRows:
-        return PathRows.build(mazes, [self.target_cells(m) for m in mazes])
+        return path_rows(tuple(mazes), tuple(tuple(self.target_cells(m)) for m in mazes))
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
         rows = self.rows(mazes)
@@ -310,7 +318,7 @@ class RetargetingByDistance(ConditionExperiment):
     clamp: Clamp
 
     def rows(self, mazes: Sequence[Maze]) -> PathRows:
-        return PathRows.build(mazes, [near_and_far_targets(m) for m in mazes])
+        return path_rows(tuple(mazes), tuple(tuple(near_and_far_targets(m)) for m in mazes))
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
         rows = self.rows(mazes)
@@ -342,7 +350,7 @@ class SpotOnBackground(ConditionExperiment):
     background: float
 
     def rows(self, mazes: Sequence[Maze]) -> PathRows:
-        return PathRows.build(mazes, [retarget_cells(m, self.targets) for m in mazes])
+        return path_rows(tuple(mazes), tuple(tuple(retarget_cells(m, self.targets)) for m in mazes))
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
         rows = self.rows(mazes)
