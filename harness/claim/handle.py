@@ -165,16 +165,27 @@ class Claim:
     def attach_example(self, result: Result, experiment: ConditionExperiment, caption: str) -> None:
         """The example figure of the sample's first maze; a figure failure is only a note."""
         seed = first_seed(result)
-        if seed is None:
-            return
+        if seed is not None:
+            self._attach_comparison(
+                "example",
+                experiment,
+                Maze.from_seed(seed),
+                f"{self.spec.id}: {caption}",
+                f"{caption} (seed {seed})",
+            )
+
+    def _attach_comparison(
+        self, name: str, experiment: ConditionExperiment, maze: Maze, title: str, caption: str
+    ) -> None:
+        """The experiment's example conditions drawn on ``maze``; diagnostics never decide a
+        verdict, so a failure is only a note."""
         try:
-            example = experiment.example(Maze.from_seed(seed))
-            if example is None:
-                return
-            figure = comparison_figure(experiment.subject, example, f"{self.spec.id}: {caption}")
-            self.add_figure("example", figure, f"{caption} (seed {seed})")
+            example = experiment.example(maze)
+            if example is not None:
+                figure = comparison_figure(experiment.subject, example, title)
+                self.add_figure(name, figure, caption)
         except Exception as exc:
-            self.add_note(f"example figure failed: {type(exc).__name__}: {exc}")
+            self.add_note(f"{name} figure failed: {type(exc).__name__}: {exc}")
 
     def search_counterexamples(
         self,
@@ -195,15 +206,14 @@ class Claim:
             self.add_note(f"counterexample search ({description}): none found")
             return
         self.add_counterexample(description, None, **counterexamples.details(found))
-        if example is None:
-            return
-        try:
-            shown = example.example(found.maze)
-            if shown is not None:
-                figure = comparison_figure(example.subject, shown, f"{self.spec.id} counterexample")
-                self.add_figure("counterexample", figure, f"smallest counterexample: {description}")
-        except Exception as exc:  # diagnostics never decide a verdict
-            self.add_note(f"counterexample figure failed: {type(exc).__name__}: {exc}")
+        if example is not None:
+            self._attach_comparison(
+                "counterexample",
+                example,
+                found.maze,
+                f"{self.spec.id} counterexample",
+                f"smallest counterexample: {description}",
+            )
 
     # -- the verdict ----------------------------------------------------------------------
     def conclude(
