@@ -46,7 +46,7 @@ def test_at1_attribution_concentrates_near_the_cheese(claim, subject):
 
     Per maze, the share of positive integrated-gradients attribution (summed over channels at
     the layer) within `radius` channel cells of the cheese exceeds the share of the map's area
-    there, on average by more than the threshold.
+    there, on average by more than the threshold (share points).
     """
     p = claim.params
     radius, steps = int(p.require("radius")), int(p.require("steps"))

@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 
 from harness.experiments import cheese_vector as cv
-from harness.stats import AllOf, Equivalence, PairedDifference, Trend
+from harness.stats import AllOf, Magnitude, PairedDifference, Trend
 
 LAYER_NOTE = (
     "vector: activations at the profile's layer, mouse at the start, cheese minus no cheese"
@@ -19,13 +19,21 @@ def test_cv1_subtracting_the_cheese_vector(claim, subject):
     """Subtracting the cheese vector makes the agent ignore cheese.
 
     On mazes with a decision square, subtracting each maze's own cheese vector (c = -1) lowers
-    P(cheese) at the decision square by more than the threshold.
+    P(cheese) at the decision square by more than the declared share of its unpatched value
+    (on average), and by more than the threshold.
     """
     p = claim.params
     claim.add_note(LAYER_NOTE)
     experiment = cv.OwnVector(subject, p.require("coefficient"))
     sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
-    result = sample.test(PairedDifference("unpatched", "patched", threshold=p.require("threshold")))
+    result = sample.test(
+        PairedDifference(
+            "unpatched",
+            "patched",
+            relative=p.require("relative_drop"),
+            threshold=p.require("threshold"),
+        )
+    )
     claim.attach_example(
         result, experiment, "vector field before and after subtracting the maze's own cheese vector"
     )
@@ -42,14 +50,22 @@ def test_cv1_subtracting_the_cheese_vector(claim, subject):
 def test_cv2_adding_the_cheese_vector(claim, subject):
     """Adding the cheese vector does (almost) nothing.
 
-    With c = +1 the mean change of P(cheese) at the decision square lies within the declared
-    margin (TOST); 'no significant difference' is not a pass.
+    With c = +1 the per-maze size of the change, mean |P(cheese) patched - unpatched| at the
+    decision square, lies below the declared margin (one-sided); rises and falls do not
+    cancel, and 'no significant difference' is not a pass.
     """
     p = claim.params
     margin = p.require("margin")
     experiment = cv.OwnVector(subject, p.require("coefficient"))
     sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
-    result = sample.test(Equivalence("patched", "unpatched", margin=margin))
+    result = sample.test(
+        Magnitude(
+            "patched",
+            "unpatched",
+            margin=margin,
+            measure="mean absolute change |P(cheese) patched - unpatched| at the DS",
+        )
+    )
     claim.search_counterexamples(
         partial(experiment.p_cheese_moves_more_than, margin),
         subject.where(has_decision_square=True),
@@ -63,22 +79,27 @@ def test_cv3_no_transfer_to_other_cheese_locations(claim, subject):
     """The vector does not transfer to mazes with the cheese elsewhere.
 
     Maze A's vector subtracted in maze B (cheese at least min_offset cells away) changes
-    P(cheese) within the margin, and much less than B's own vector does.
+    P(cheese) in B by a small fraction of what B's own vector does: mean |change| below the
+    per-maze allowance max(margin, fraction x own drop); and B's own vector has a
+    meaningful effect (drop above the threshold), so "much smaller" compares with something.
     """
     p = claim.params
-    margin = p.require("margin")
     sample = claim.measure(
         subject.stream(has_decision_square=True),
         cv.Transfer(subject, p.require("min_offset")),
         n=p.n,
     )
     form = AllOf(
-        Equivalence("transfer_change", margin=margin, label="transfer ~ 0"),
+        Magnitude(
+            "transfer_change",
+            margin=p.require("margin"),
+            relative_to="own_drop",
+            fraction=p.require("fraction"),
+            measure="mean absolute change |P(cheese)| under another maze's vector",
+            label="no transfer",
+        ),
         PairedDifference(
-            "own_drop",
-            "transfer_drop",
-            threshold=margin,
-            label="own drop exceeds transfer drop",
+            "own_drop", threshold=p.require("threshold"), label="own vector's drop is meaningful"
         ),
     )
     claim.conclude(sample.test(form))
@@ -89,19 +110,33 @@ def test_cv3_no_transfer_to_other_cheese_locations(claim, subject):
 def test_cv4_transfer_at_an_offset(claim, subject, offset):
     """The vector transfers to mazes with cheese at the same cell, degrading with offset.
 
-    Maze A's vector lowers P(cheese) in maze B whose cheese is at A's cheese cell (offset 0); at
-    offset d > 0 the drop is smaller than at offset 0.
+    Maze A's vector lowers P(cheese) in maze B whose cheese is at A's cheese cell (offset 0)
+    by more than the threshold and by at least the declared share of B's own vector's drop;
+    it still works (drop above the threshold) at offsets up to ``works_up_to``; beyond that
+    the drop is smaller than at offset 0 by more than the threshold.
     """
     p = claim.params
+    thr = p.require("threshold")
     levels = (0,) if offset == 0 else (0, offset)
-    sample = claim.measure(
-        subject.stream(has_decision_square=True), cv.OffsetTransfer(subject, levels), n=p.n
-    )
+    experiment = cv.OffsetTransfer(subject, levels, own_vector=offset == 0)
+    sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
     if offset == 0:
-        form = PairedDifference("drop_offset_0", threshold=p.require("offset_zero_threshold"))
+        share = p.require("own_share")
+        form = AllOf(
+            PairedDifference("drop_offset_0", threshold=thr, label="transfer works"),
+            PairedDifference(
+                "own_drop",
+                "drop_offset_0",
+                relative=1.0 - share,
+                alternative="less",
+                label=f"drop at least {share:g} x the own vector's",
+            ),
+        )
+    elif offset <= p.require("works_up_to"):
+        form = PairedDifference(f"drop_offset_{offset}", threshold=thr, label="transfer works")
     else:
         form = PairedDifference(
-            "drop_offset_0", f"drop_offset_{offset}", threshold=p.require("threshold")
+            "drop_offset_0", f"drop_offset_{offset}", threshold=thr, label="transfer degrades"
         )
     claim.conclude(sample.test(form))
 
@@ -111,28 +146,44 @@ def test_cv4_transfer_degrades_with_offset(claim, subject):
     """Transfer of the cheese vector degrades with the offset of the cheese.
 
     Per source maze, the drop of P(cheese) falls as the target's cheese moves 0, 1, 2, 3, 5
-    cells away (negative per-maze slope).
+    cells away: the mean per-maze slope lies below minus the declared slope.
     """
     p = claim.params
     offsets = tuple(p.require("offsets"))
     sample = claim.measure(
         subject.stream(has_decision_square=True), cv.OffsetTransfer(subject, offsets), n=p.n
     )
-    claim.conclude(sample.test(Trend("drops", levels=offsets, alternative="less")))
+    slope = p.require("slope")
+    claim.conclude(
+        sample.test(
+            Trend(
+                "drops", levels=offsets, alternative="less", threshold=-slope, level_name="offset"
+            )
+        )
+    )
 
 
 @pytest.mark.claim("CV5", source="cheese-vector notebook (seed 000)")
 def test_cv5_averaged_vector(claim, subject):
     """An averaged cheese vector does not generalize.
 
-    The mean of 100 mazes' cheese vectors, subtracted, lowers P(cheese) less than each maze's
-    own vector does (paired, by more than the threshold).
+    The mean of 100 mazes' cheese vectors, subtracted, lowers P(cheese) well below what each
+    maze's own vector does: on average by less than the declared share of the own drop.
     """
     p = claim.params
     experiment = cv.AveragedVector(subject, p.require("source_base_seed"), p.require("sources"))
     sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
+    share = p.require("own_share")
     claim.conclude(
-        sample.test(PairedDifference("own_drop", "average_drop", threshold=p.require("threshold")))
+        sample.test(
+            PairedDifference(
+                "own_drop",
+                "average_drop",
+                relative=share,
+                threshold=p.require("threshold"),
+                label=f"averaged drop below {1 - share:g} x the own drop",
+            )
+        )
     )
 
 
@@ -146,7 +197,7 @@ def test_cv6_random_vector_baseline(claim, subject):
     from it.
     """
     p = claim.params
-    thr = p.require("threshold")
+    thr, local = p.require("threshold"), p.require("local_threshold")
     experiment = cv.NoiseVsCheese(subject, p.require("coefficient"), p.require("random_scale"))
     sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
     form = AllOf(
@@ -160,7 +211,7 @@ def test_cv6_random_vector_baseline(claim, subject):
         PairedDifference(
             "cheese_tv_on_path",
             "cheese_tv_off_path",
-            threshold=thr,
+            threshold=local,
             label="cheese vector acts near the path",
         ),
     )
@@ -192,7 +243,7 @@ def test_cv8_all_layers(claim, subject):
     """Patching every layer at once with c = -0.05 also removes cheese seeking.
 
     Adding c times the cheese-vector difference at every layer but the heads lowers P(cheese) at
-    the decision square.
+    the decision square by more than the declared share of its unpatched value.
     """
     p = claim.params
     sample = claim.measure(
@@ -202,5 +253,12 @@ def test_cv8_all_layers(claim, subject):
         batch_size=16,
     )
     claim.conclude(
-        sample.test(PairedDifference("unpatched", "patched", threshold=p.require("threshold")))
+        sample.test(
+            PairedDifference(
+                "unpatched",
+                "patched",
+                relative=p.require("relative_drop"),
+                threshold=p.require("threshold"),
+            )
+        )
     )

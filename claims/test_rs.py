@@ -7,29 +7,49 @@ from __future__ import annotations
 import pytest
 
 from harness.experiments import resampling as rs
-from harness.stats import Equivalence, PairedDifference
+from harness.stats import Magnitude, PairedDifference
 
 STAT = "avg_change"
 
 
-def measure(claim, subject, channels):
+def measure(claim, subject, channels, reference=()):
     """The resampled fields' changes; each channel's map comes from another maze (mouse at
-    its start) with the cheese at the same outer cell, or elsewhere."""
+    its start) with the cheese at the same outer cell, or elsewhere. ``reference`` channels
+    are resampled on the same mazes for a margin stated relative to their effect."""
     return claim.measure(
-        subject.stream(), rs.Resampling(subject, channels), n=claim.params.n, batch_size=16
+        subject.stream(),
+        rs.Resampling(subject, tuple(channels), tuple(reference)),
+        n=claim.params.n,
+        batch_size=16,
     )
 
 
 def depends_on_location(claim) -> PairedDifference:
-    """Different-location resampling changes the field more than same-location."""
+    """Different-location resampling changes the field more than same-location: the
+    same-location change is below (1 - relative) x the different-location one."""
+    p = claim.params
     return PairedDifference(
-        f"different_{STAT}", f"same_{STAT}", threshold=claim.params.require("threshold")
+        f"different_{STAT}",
+        f"same_{STAT}",
+        relative=p.require("relative"),
+        threshold=p.require("threshold"),
+        label="location matters",
     )
 
 
-def location_does_not_matter(claim) -> Equivalence:
-    """Same- and different-location resampling change the field alike (within the margin)."""
-    return Equivalence(f"different_{STAT}", f"same_{STAT}", margin=claim.params.require("margin"))
+def location_does_not_matter(claim, relative: bool) -> Magnitude:
+    """Per maze, |different - same| is below max(margin, fraction x the reference channels'
+    different - same): the location effect is a small fraction of the cheese channels'."""
+    p = claim.params
+    return Magnitude(
+        f"different_{STAT}",
+        f"same_{STAT}",
+        margin=p.require("margin"),
+        relative_to=(f"reference_different_{STAT}", f"reference_same_{STAT}") if relative else None,
+        fraction=p.require("fraction") if relative else 0.0,
+        measure="mean absolute difference |different - same| of the average change",
+        label="location does not matter",
+    )
 
 
 @pytest.mark.claim("RS1", source="post 004 (random resampling)")
@@ -38,7 +58,8 @@ def test_rs1_cheese_channels_depend_on_cheese_location(claim, subject, cheese_ch
     different-location resampling.
 
     Resampling the cheese channels from mazes with the cheese at the same cell changes the
-    vector field less than resampling from mazes with the cheese elsewhere.
+    vector field by less than (1 - relative) times what resampling from mazes with the cheese
+    elsewhere changes it.
     """
     claim.conclude(measure(claim, subject, cheese_channels).test(depends_on_location(claim)))
 
@@ -47,12 +68,18 @@ def test_rs1_cheese_channels_depend_on_cheese_location(claim, subject, cheese_ch
 def test_rs2_other_channels_ignore_cheese_location(claim, subject, cheese_channels):
     """For random non-cheese channels, the cheese location does not matter.
 
-    Resampling as many non-cheese channels changes the field equally (within the margin) whether
-    the source mazes have the cheese at the same cell or elsewhere.
+    Resampling as many randomly drawn non-cheese channels, the per-maze size of the
+    difference between same- and different-location resampling is a small fraction of the
+    cheese channels' location effect on the same mazes (never below the absolute margin).
     """
-    controls = subject.control_channels(len(cheese_channels))
-    claim.add_note(f"control channels: {list(controls)}")
-    claim.conclude(measure(claim, subject, controls).test(location_does_not_matter(claim)))
+    seed = int(claim.params.require("control_seed"))
+    controls = subject.control_channels(len(cheese_channels), seed)
+    claim.add_note(
+        f"control channels {list(controls)}: drawn at random (seed {seed}) from the non-cheese "
+        f"channels; reference: the cheese channels {list(cheese_channels)} on the same mazes"
+    )
+    sample = measure(claim, subject, controls, reference=cheese_channels)
+    claim.conclude(sample.test(location_does_not_matter(claim, relative=True)))
 
 
 @pytest.mark.claim("RS3", source="post 004 (channel 55 vs channel 52)")
@@ -61,13 +88,27 @@ def test_rs3_single_channels(claim, subject, cheese_channels, position):
     """A single cheese channel behaves like RS1; a non-cheese channel like RS2.
 
     For a cheese channel, different-location resampling changes more than same-location; for a
-    non-cheese channel, the two agree within the margin.
+    non-cheese channel the per-maze size of the difference is a small fraction of the first
+    (cheese) channel's effect on the same mazes, never below the margin.
     """
-    channels = list(claim.params.channels or ())
-    if len(channels) <= position:
+    p = claim.params
+    channels = list(p.channels or ())
+    if not channels:
         pytest.skip("the profile lists no RS3 channels (e.g. channels = [55, 52])")
+    if len(channels) == 1:  # the non-cheese channel: drawn at random, as the RS2 controls
+        seed = int(p.require("control_seed"))
+        channels += subject.control_channels(1, seed)
+        claim.add_note(f"non-cheese channel {channels[1]} drawn at random (seed {seed})")
     channel = channels[position]
-    kind = "a cheese" if channel in cheese_channels else "a non-cheese"
-    claim.add_note(f"channel {channel} ({kind} channel)")
-    form = depends_on_location if channel in cheese_channels else location_does_not_matter
-    claim.conclude(measure(claim, subject, [channel]).test(form(claim)))
+    if channel in cheese_channels:
+        claim.add_note(f"channel {channel} (a cheese channel)")
+        sample = measure(claim, subject, [channel])
+        claim.conclude(sample.test(depends_on_location(claim)))
+        return
+    reference = [c for c in channels[:position] if c in cheese_channels][:1]
+    claim.add_note(
+        f"channel {channel} (a non-cheese channel); reference: "
+        + (f"cheese channel {reference[0]} on the same mazes" if reference else "none (floor)")
+    )
+    sample = measure(claim, subject, [channel], reference=reference)
+    claim.conclude(sample.test(location_does_not_matter(claim, relative=bool(reference))))

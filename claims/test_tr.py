@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness.experiments import top_right as tr
-from harness.stats import AllOf, Equivalence, PairedDifference
+from harness.stats import AllOf, Magnitude, PairedDifference
 
 MAX_SIZE = 23
 
@@ -21,7 +21,8 @@ def stream(subject):
 def test_tr1_adding_attracts_to_the_top_right(claim, subject):
     """Adding the top-right vector attracts the agent to the top-right.
 
-    With c = +1, P(top-right) at the decision square rises and P(cheese) falls.
+    With c = +1, P(top-right) at the decision square rises and P(cheese) falls, each by more
+    than the threshold.
     """
     p = claim.params
     thr = p.require("threshold")
@@ -54,8 +55,8 @@ def test_tr1_adding_attracts_to_the_top_right(claim, subject):
 def test_tr2_subtracting_does_nothing(claim, subject):
     """Subtracting the top-right vector does roughly nothing.
 
-    With c = -1, the mean changes of P(cheese) and P(top-right) at the decision square both lie
-    within the margin (TOST).
+    With c = -1, the per-maze sizes of the changes of P(cheese) and of P(top-right) at the
+    decision square, mean |patched - unpatched|, both lie below the margin (one-sided).
     """
     p = claim.params
     margin = p.require("margin")
@@ -63,18 +64,16 @@ def test_tr2_subtracting_does_nothing(claim, subject):
         stream(subject), tr.TopRightVector(subject, p.require("coefficient")), n=p.n
     )
     form = AllOf(
-        Equivalence(
-            "p_cheese_patched",
-            "p_cheese_unpatched",
-            margin=margin,
-            label="P(cheese) unchanged",
-        ),
-        Equivalence(
-            "p_top_right_patched",
-            "p_top_right_unpatched",
-            margin=margin,
-            label="P(top-right) unchanged",
-        ),
+        *(
+            Magnitude(
+                f"p_{q}_patched",
+                f"p_{q}_unpatched",
+                margin=margin,
+                measure=f"mean absolute change |P({name}) patched - unpatched| at the DS",
+                label=f"P({name}) unchanged",
+            )
+            for q, name in (("cheese", "cheese"), ("top_right", "top-right"))
+        )
     )
     claim.conclude(sample.test(form))
 
@@ -83,11 +82,33 @@ def test_tr2_subtracting_does_nothing(claim, subject):
 def test_tr3_composes_additively(claim, subject):
     """The top-right vector composes with the cheese vector roughly additively.
 
-    The change of P(cheese) with both vectors equals the sum of the separate changes within the
-    margin (TOST).
+    On the logit scale of P(cheese) and of P(top-right) at the decision square, the per-maze
+    interaction of the two vectors (effect of both minus the sum of the separate effects) is
+    small: mean |interaction| below max(margin, fraction x the separate effects' summed size).
     """
     p = claim.params
     sample = claim.measure(stream(subject), tr.Composition(subject), n=p.n)
-    claim.conclude(
-        sample.test(Equivalence("change_both", "change_sum", margin=p.require("margin")))
+    form = AllOf(
+        *(
+            Magnitude(
+                f"logit_interaction_{q}",
+                margin=p.require("margin"),
+                relative_to=f"logit_separate_{q}",
+                fraction=p.require("fraction"),
+                measure=f"mean |logit interaction| of P({name})",
+                label=f"additive on logit P({name})",
+            )
+            for q, name in (("cheese", "cheese"), ("top_right", "top-right"))
+        )
     )
+    result = sample.test(form)
+    v = sample.values
+    both = {q: np.mean(v[f"change_both_{q}"]) for q in ("cheese", "top_right")}
+    summed = {q: np.mean(v[f"change_sum_{q}"]) for q in ("cheese", "top_right")}
+    claim.add_note(
+        "probability scale, mean change under both vs sum of the separate changes: "
+        f"P(cheese) {both['cheese']:+.3f} vs {summed['cheese']:+.3f}; "
+        f"P(top-right) {both['top_right']:+.3f} vs {summed['top_right']:+.3f}"
+        + f" (logits of probabilities clipped to [{tr.LOGIT_CLIP:g}, 1 - {tr.LOGIT_CLIP:g}])"
+    )
+    claim.conclude(result)

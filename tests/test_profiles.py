@@ -124,7 +124,7 @@ def test_shared_tables_are_checked_and_merged_key_by_key():
     merged = mine.with_defaults(resolve_profile("generic"))
     table = merged.shared("retargeting")
     assert table.require("single_value") == 9.0  # the profile's own value wins
-    assert table.require("all_value") == 1.0  # the rest comes from the generic defaults
+    assert table.require("all_multiple") == 1.7  # the rest comes from the generic defaults
     assert merged.shared("nmf").require("fit_seed") == 5_000_000
     with pytest.raises(ProfileError, match=r"no 'horizon' in \[shared.behaviour\]"):
         mine.shared("behaviour").require("horizon")

@@ -85,3 +85,21 @@ def test_the_bundled_policy_is_the_default_and_its_profile_and_card_name_its_has
     assert resolve_profile(None, loaded.info.sha256).name == "bundled-default"
     card = (BUNDLED_CHECKPOINT.parent / "TRAINING-CARD.md").read_text()
     assert loaded.info.sha256 in card
+
+
+def test_every_generic_threshold_and_margin_comes_with_its_rationale():
+    generic = resolve_profile("generic")
+    missing = [
+        claim_id
+        for claim_id, params in generic.claims.items()
+        if (params.threshold is not None or params.margin is not None)
+        and not (params.rationale or "").strip()
+    ]
+    assert not missing, f"claims without a rationale for their numbers: {missing}"
+    zero = [
+        claim_id
+        for claim_id, params in generic.claims.items()
+        if params.threshold == 0.0
+        and not any(k in params.params for k in ("relative", "relative_drop", "own_share"))
+    ]
+    assert not zero, f"a threshold of 0 can never refute a zero effect: {zero}"

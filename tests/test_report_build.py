@@ -127,12 +127,16 @@ def test_figures_are_pngs():
 def test_write_report_files(tmp_path):
     rec = record("CV1", 0.3)
     rec.add_figure("field", b"\x89PNG\r\n\x1a\nfake", "caption")
+    rec.rationale = "'ignore cheese': at most half the unpatched P(cheese)"
     report = build([rec])
     paths = write_report(report, [rec], tmp_path)
     assert set(paths) >= {"json", "markdown", "html", "forest"}
     assert json.loads(paths["json"].read_text()) == report
+    assert report["claims"][0]["rationale"] == rec.rationale
     md = paths["markdown"].read_text()
     assert "| CV1 | supported |" in md and "figures/CV1--field.png" in md
+    assert "why this threshold" in md and "at most half the unpatched" in md
+    assert "at most half the unpatched" in paths["html"].read_text()
     assert (tmp_path / "figures" / "CV1--field.png").read_bytes().endswith(b"fake")
     with pytest.raises(ValueError, match="PNG"):
         rec.add_figure("other", b"GIF89a")

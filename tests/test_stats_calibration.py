@@ -46,6 +46,7 @@ NULLS = {
     "equivalence": lambda rng, n, k=N_SIM: cal.simulate_equivalence(
         rng, k, n, dp("equivalence").effect, dp("equivalence").effect
     ),
+    "magnitude": lambda rng, n, k=N_SIM: cal.simulate_magnitude(rng, k, n, 0.0),
     "ratio": lambda rng, n, k=N_SIM: cal.simulate_ratio(rng, k, n, 0.0),
     "trend": lambda rng, n, k=N_SIM: cal.simulate_trend(rng, k, n, 0.0),
     "trend_spearman_missing": lambda rng, n, k=N_SIM: cal.simulate_trend(
@@ -70,6 +71,9 @@ POWER = {
     ),
     "equivalence": lambda rng: cal.simulate_equivalence(
         rng, N_SIM, dp("equivalence").n, 0.0, dp("equivalence").effect
+    ),
+    "magnitude": lambda rng: cal.simulate_magnitude(
+        rng, N_SIM, dp("magnitude").n, dp("magnitude").effect
     ),
     "ratio": lambda rng: cal.simulate_ratio(rng, N_SIM, dp("ratio").n, dp("ratio").effect),
     "trend": lambda rng: cal.simulate_trend(rng, N_SIM, dp("trend").n, dp("trend").effect),

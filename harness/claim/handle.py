@@ -103,10 +103,13 @@ class Claim:
     # -- parameters -----------------------------------------------------------------------
     @property
     def params(self) -> ClaimParams:
-        """This claim's section of the active profile; its published value goes to the report."""
+        """This claim's section of the active profile; its published value and the rationale
+        of its threshold go to the report."""
         params = self.profile.claim(self.spec.id)
         if params.published is not None and self.record.published is None:
             self.record.published = params.published
+        if params.rationale and not self.record.rationale:
+            self.record.rationale = params.rationale
         return params
 
     def shared(self, table: str) -> TableParams:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import sklearn
@@ -23,7 +25,9 @@ from harness.behavior.vfield import vector_fields
 from harness.experiments.subject import Subject
 from harness.maze.grid import distances_from, euclidean
 from harness.maze.maze import Maze
-from harness.stats import Result, accuracy_vs_base_rate, all_of, equivalence, proportion
+from harness.stats import Result, accuracy_vs_base_rate, all_of
+from harness.stats.discordant import accuracy_equivalence
+from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.sampling import Values
 
 # scikit-learn 1.8 replaced ``penalty="l1"`` by ``l1_ratio=1``; accept both generations.
@@ -179,31 +183,93 @@ class HeldOutAccuracy:
         return result.with_(effects={**result.effects, "coefficients": out["coef"]})
 
 
+def sign_shares(values, c: float, fits: int, seed: int = 0) -> dict[str, float]:
+    """Share of :func:`sign_fits`' fits in which each key coefficient is negative."""
+    signs = sign_fits(values, c, fits, seed)
+    return {f: float(np.mean(signs[f])) for f in KEY_FEATURES}
+
+
+def bootstrap_sign_shares(
+    values, c: float, fits: int, resamples: int, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Per key feature, its sign share on each of ``resamples`` bootstrap resamples of the
+    *mazes* (drawn with replacement, refitted ``fits`` times each): the sampling
+    distribution of the share, which overlapping refits of one data set cannot give."""
+    n = len(values["got_cheese"])
+    rng = np.random.default_rng([seed, 2])
+    columns = (*FEATURES, "got_cheese")
+    out: dict[str, list[float]] = {f: [] for f in KEY_FEATURES}
+    for r in range(resamples):
+        idx = rng.integers(0, n, n)
+        resampled = {k: np.asarray(values[k])[idx] for k in columns}
+        for f, share in sign_shares(resampled, c, fits, seed=r + 1).items():
+            out[f].append(share)
+    return {f: np.array(v) for f, v in out.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BootstrapShareResult(DirectionalResult):
+    """A share (of refits with a negative coefficient) above a threshold, judged on its
+    bootstrap distribution over mazes."""
+
+    form: ClassVar[str] = "bootstrap share"
+
+
+def share_above(
+    estimate: float, shares: np.ndarray, threshold: float, alpha: float, name: str, fits: int
+) -> BootstrapShareResult:
+    """Percentile-bootstrap test of 'share > threshold': p = (1 + #resamples <= threshold) /
+    (B + 1), never 0; refuted when the resamples lie at or below it as clearly."""
+    b = shares.size
+    p_support = (1 + int(np.sum(shares <= threshold))) / (b + 1)
+    p_refute = (1 + int(np.sum(shares >= threshold))) / (b + 1)
+    level = interval_level(alpha, "greater")
+    return BootstrapShareResult(
+        test=f"percentile bootstrap over mazes ({b} resamples, {fits} refits each)",
+        alternative="greater",
+        statistic=float(np.mean(shares)),
+        estimate=estimate,
+        estimate_name=f"share of fits with a negative {name} coefficient",
+        n=b,
+        threshold=threshold,
+        effects={"bootstrap_mean_share": float(np.mean(shares))},
+        label=name,
+        **decision(p_support, p_refute, alpha, partial(percentile_interval, shares), level),
+    )
+
+
+def percentile_interval(shares: np.ndarray, confidence_level: float) -> tuple[float, float]:
+    tail = (1.0 - confidence_level) / 2.0
+    low, high = np.quantile(shares, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 @dataclass(frozen=True)
 class SignStability:
-    """BH2: over ``fits`` random splits and feature subsets, each key coefficient is negative
-    in more than ``threshold`` of the fits (exact binomial per feature, all must hold)."""
+    """BH2: each key coefficient is negative in more than ``threshold`` of ``fits`` random
+    splits and feature subsets, judged on the bootstrap distribution of that share over
+    ``resamples`` resamples of the mazes (``resample_fits`` refits each); all must hold."""
 
     c: float
     fits: int
     threshold: float
+    resamples: int = 200
+    resample_fits: int = 20
 
     def evaluate(self, values: Values, alpha: float) -> Result:
-        signs = sign_fits(values, self.c, self.fits)
-        return all_of(
-            *(
-                proportion(
-                    signs[f], threshold=self.threshold, alpha=alpha, name=f"negative {f}", label=f
-                )
-                for f in KEY_FEATURES
-            )
-        )
+        shares = sign_shares(values, self.c, self.fits)
+        boot = bootstrap_sign_shares(values, self.c, self.resample_fits, self.resamples)
+        parts = [
+            share_above(shares[f], boot[f], self.threshold, alpha, f, self.resample_fits)
+            for f in KEY_FEATURES
+        ]
+        return all_of(*parts).with_(test=f"intersection-union over {len(parts)} {parts[0].test}")
 
 
 @dataclass(frozen=True)
 class AddedAccuracy:
     """BH3: adding the DS-to-top-right distance to the key features changes held-out
-    accuracy by less than ``margin`` (TOST on paired per-maze correctness)."""
+    accuracy by less than ``margin`` (exact bounds on the discordant held-out units)."""
 
     c: float
     margin: float
@@ -211,4 +277,10 @@ class AddedAccuracy:
     def evaluate(self, values: Values, alpha: float) -> Result:
         without = held_out(values, KEY_FEATURES, self.c)
         with_it = held_out(values, (*KEY_FEATURES, ARTIFACT), self.c)
-        return equivalence(with_it["correct"], without["correct"], margin=self.margin, alpha=alpha)
+        return accuracy_equivalence(
+            with_it["correct"],
+            without["correct"],
+            margin=self.margin,
+            alpha=alpha,
+            names=("with it", "without it"),
+        )

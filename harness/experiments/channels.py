@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from harness.behavior.compare import field_changes, normalized_path_probability, path_moves
+from harness.behavior.decision import decision_moves
 from harness.behavior.vfield import VectorField
 from harness.experiments.activations import activations
 from harness.experiments.conditions import (
@@ -36,6 +37,7 @@ from harness.interventions import (
 )
 from harness.maze.grid import distances_from
 from harness.maze.maze import Cell, Maze
+from harness.maze.streams import maze_stream, take
 from harness.policy.geometry import channel_cell
 
 #: Smallest maze size for peak-tracking statistics: a 3 x 3 maze spans about two channel
@@ -126,20 +128,27 @@ class Tracking:
 class ChannelEdit(ConditionExperiment):
     """CH2 (zero-ablation) and CH5 (scaling): P(cheese) at the decision square unpatched and
     with one edit of the channels (column ``name``), and -- given ``field_prefix`` -- the
-    field change (columns ``<prefix>_tv``, ``<prefix>_tv_off_path``, ...)."""
+    field change (columns ``<prefix>_tv``, ``<prefix>_tv_off_path``, ...). With
+    ``no_cheese_baseline``, column ``no_cheese``: the unpatched probability of the same first
+    step with the cheese removed (what "avoidance" must fall below)."""
 
     subject: Subject
     edit: Intervention
     name: str
     field_prefix: str | None = None
+    no_cheese_baseline: bool = False
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
-        return conditions(
-            Condition("unpatched", tuple(mazes)), Condition(self.name, tuple(mazes), (self.edit,))
-        )
+        arms = [
+            Condition("unpatched", tuple(mazes)),
+            Condition(self.name, tuple(mazes), (self.edit,)),
+        ]
+        if self.no_cheese_baseline:
+            rows = tuple(m.without_cheese().with_mouse(m.decision_square) for m in mazes)
+            arms.append(Condition("no_cheese", rows))
+        return conditions(*arms)
 
     def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
-        del mazes
         base, edited = arms["unpatched"], arms[self.name]
         out = {
             "unpatched": decisions(self.subject, base).p_cheese,
@@ -150,6 +159,9 @@ class ChannelEdit(ConditionExperiment):
                 fields(self.subject, base), fields(self.subject, edited), self.field_prefix
             )
             out.update(changes)
+        if self.no_cheese_baseline:
+            probs = move_probs(self.subject, arms["no_cheese"])
+            out["no_cheese"] = probs[np.arange(len(mazes)), decision_moves(mazes).to_cheese]
         return out
 
 
@@ -159,9 +171,12 @@ def zero_ablation(subject: Subject, channels: Sequence[int]) -> ChannelEdit:
     return ChannelEdit(subject, edit, "ablated", field_prefix="ablation")
 
 
-def scaling(subject: Subject, channels: Sequence[int], k: float) -> ChannelEdit:
-    """CH5: the channels multiplied by ``k``."""
-    return ChannelEdit(subject, ScaleChannels(subject.layer, tuple(channels), k), "scaled")
+def scaling(
+    subject: Subject, channels: Sequence[int], k: float, no_cheese_baseline: bool = False
+) -> ChannelEdit:
+    """CH5: the channels multiplied by ``k`` (and, for avoidance, the no-cheese baseline)."""
+    edit = ScaleChannels(subject.layer, tuple(channels), k)
+    return ChannelEdit(subject, edit, "scaled", no_cheese_baseline=no_cheese_baseline)
 
 
 # ------------------------------------------------------------------------ retargeting
@@ -172,18 +187,49 @@ def retarget_cells(maze: Maze, k: int) -> list[Cell]:
     return [free[i] for i in sorted(rng.choice(len(free), size=min(k, len(free)), replace=False))]
 
 
-def near_and_far_targets(maze: Maze) -> list[Cell]:
-    """One target on the path to the top-right (its middle) and one as far from that path
-    as the maze allows (CH3: success falls with distance from the top-right path)."""
-    path = maze.path_to_top_right
-    near = path[len(path) // 2]
+def distance_from_top_right_path(maze: Maze) -> np.ndarray:
+    """Steps from each free cell to the nearest cell of the path to the top-right (-1: wall)."""
     dist = np.full(maze.walls.shape, np.iinfo(np.int64).max)
-    for cell in path:
+    for cell in maze.path_to_top_right:
         d = distances_from(maze.walls, cell)
         dist = np.where(d >= 0, np.minimum(dist, d), dist)
     dist[maze.walls] = -1
-    far = tuple(int(v) for v in np.unravel_index(np.argmax(dist), dist.shape))
-    return [near, far]
+    return dist
+
+
+def distance_targets(maze: Maze, k: int) -> list[Cell]:
+    """``k`` target cells (not the start) spread evenly over the distances from the
+    top-right path, from on the path to as far as the maze allows; ties broken by a
+    generator seeded by the level seed."""
+    dist = distance_from_top_right_path(maze)
+    free = [c for c in maze.free_cells if c != maze.start]
+    d = np.array([dist[c] for c in free], dtype=float)
+    rng = np.random.default_rng([maze.seed or 0, 5])
+    jitter = rng.random(len(free)) * 1e-3
+    chosen: list[Cell] = []
+    for goal in np.linspace(0.0, d.max(), k):
+        order = np.argsort(np.abs(d - goal) + jitter)
+        chosen.append(next(free[i] for i in order if free[i] not in chosen))
+    return chosen
+
+
+#: Reference mazes whose activations fix a channel's typical positive peak (clamp scale).
+PEAK_SEED, PEAK_MAZES = 7_000_000, 32
+
+
+def channel_peak(subject: Subject, channels: Sequence[int]) -> float:
+    """The channels' typical positive peak at the layer: the mean over ``PEAK_MAZES``
+    reference mazes (mouse at the start, cheese present) and over the channels of each map's
+    maximum. Clamps stated as multiples of it carry over between checkpoints whose
+    activations differ in scale (the post's 5.5 is about 9 x channel 55's ~0.6)."""
+    key = ("channel_peak", subject.layer, tuple(int(c) for c in channels))
+
+    def compute() -> float:
+        mazes = take(maze_stream(PEAK_SEED, subject.where()), PEAK_MAZES)
+        acts = activations(subject, mazes)[subject.layer][:, list(channels)]
+        return float(acts.flatten(2).amax(-1).mean())
+
+    return subject.hooked.memo(key, compute)
 
 
 @dataclass(frozen=True)
@@ -251,10 +297,6 @@ def geometric_mean_over_targets(values: np.ndarray) -> np.ndarray:
     return np.exp(np.log(np.clip(values, 1e-12, 1)).mean(1))
 
 
-def log_ratio(patched: np.ndarray, base: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(patched, 1e-12, 1) / np.clip(base, 1e-12, 1))
-
-
 @dataclass(frozen=True, eq=False)
 class Retargeting(ConditionExperiment):
     """CH3: normalized path probability from the start to ``targets`` random cells per maze,
@@ -311,14 +353,21 @@ class Retargeting(ConditionExperiment):
 
 @dataclass(frozen=True, eq=False)
 class RetargetingByDistance(ConditionExperiment):
-    """CH3[distance]: log ratio of the path probability under the clamp to a target on the
-    path to the top-right (``near``) and to the target farthest from that path (``far``)."""
+    """CH3[distance]: retargeting *success* -- the normalized path probability to the target
+    under the clamp, cheese removed -- at ``targets`` cells per maze spread from the path to
+    the top-right to the farthest cell. Columns: ``success`` and ``distance`` (mazes,
+    targets), ``mean_success`` and ``size`` per maze, and the unpatched path probabilities
+    (``unpatched``) beside them."""
 
     subject: Subject
     clamp: Clamp
+    targets: int = 5
+
+    def target_cells(self, maze: Maze) -> list[Cell]:
+        return distance_targets(maze, self.targets)
 
     def rows(self, mazes: Sequence[Maze]) -> PathRows:
-        return path_rows(tuple(mazes), tuple(tuple(near_and_far_targets(m)) for m in mazes))
+        return path_rows(tuple(mazes), tuple(tuple(self.target_cells(m)) for m in mazes))
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
         rows = self.rows(mazes)
@@ -329,12 +378,21 @@ class RetargetingByDistance(ConditionExperiment):
 
     def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
         rows = self.rows(mazes)
-        base, clamped = (
+        base, success = (
             rows.path_probabilities(move_probs(self.subject, arms[k]))
             for k in ("unpatched", self.clamp.name)
         )
-        ratio = log_ratio(clamped, base)
-        return {"near": ratio[:, 0], "far": ratio[:, 1], "size": np.array([m.size for m in mazes])}
+        distance = np.array(
+            [[distance_from_top_right_path(m)[t] for t in self.target_cells(m)] for m in mazes],
+            dtype=float,
+        )
+        return {
+            "success": success,
+            "distance": distance,
+            "unpatched": base,
+            "mean_success": success.mean(1),
+            "size": np.array([m.size for m in mazes], dtype=float),
+        }
 
 
 @dataclass(frozen=True, eq=False)

@@ -159,10 +159,13 @@ def offset_target(source: Maze, offset: int, search_from: int, subject: Subject)
 class OffsetTransfer(ConditionExperiment):
     """CV4: each source maze's vector subtracted in mazes whose cheese is at the source's
     cell moved by each offset. Column ``drops`` is (units, offsets); ``drop_offset_<d>``
-    one offset's drop of P(cheese)."""
+    one offset's drop of P(cheese). With ``own_vector`` the first offset's target mazes also
+    get their *own* vector subtracted (column ``own_drop``: CV1's effect in those mazes,
+    which a transfer at offset 0 should be comparable to)."""
 
     subject: Subject
     offsets: tuple[int, ...]
+    own_vector: bool = False
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
         vectors = cheese_vector(self.subject, mazes)
@@ -173,6 +176,9 @@ class OffsetTransfer(ConditionExperiment):
             arms.append(
                 added(self.subject, f"patched_offset_{d}", targets, vectors, -1.0, "source_vector")
             )
+            if self.own_vector and j == 0:
+                own = cheese_vector(self.subject, targets)
+                arms.append(added(self.subject, "own_patched", targets, own, -1.0, "own_vector"))
         return conditions(*arms)
 
     def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
@@ -183,6 +189,10 @@ class OffsetTransfer(ConditionExperiment):
             )
             drops[:, j] = base - patched
         cols = {f"drop_offset_{d}": drops[:, j] for j, d in enumerate(self.offsets)}
+        if self.own_vector:
+            first = self.offsets[0]
+            base, own = p_cheese(self.subject, arms, f"unpatched_offset_{first}", "own_patched")
+            cols["own_drop"] = base - own
         return {"drops": drops, **cols}
 
 

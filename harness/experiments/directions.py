@@ -228,17 +228,87 @@ def random_directions(mazes: Sequence[Maze], channels: int) -> torch.Tensor:
     return torch.stack(out)
 
 
+def second_moments(subject: Subject, mazes: Sequence[Maze], layers: Sequence[str]) -> torch.Tensor:
+    """(mazes, C, C): per maze, the sum over the edit layers and positions of a a^T of the
+    channel vectors, mouse on the decision square (what P(cheese) is read from). The
+    activation energy a direction u removes there is u^T M u."""
+    acts = activations(subject, at_decision_squares(mazes), layers)
+    out = 0
+    for a in acts.values():
+        flat = a.double().flatten(2)  # (N, C, positions)
+        out = out + flat @ flat.transpose(1, 2)
+    return out.cpu()
+
+
+def energy(moments: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("...i,...ij,...j->...", u, moments, u)
+
+
+def matched_direction(moments: torch.Tensor, start: torch.Tensor, target: float) -> torch.Tensor:
+    """A unit direction removing ``target`` energy: on the great circle from the random
+    ``start`` toward the top (or bottom) eigenvector of ``moments``, by bisection. Energy is
+    continuous along the arc and spans [E(start), E(top)], which contains the target
+    whenever the target lies between the start's and the extreme (else the extreme)."""
+    _, evecs = torch.linalg.eigh(moments)
+    e0 = float(energy(moments, start))
+    end = evecs[:, -1] if target > e0 else evecs[:, 0]
+    end = end - (end @ start) * start
+    if float(end.norm()) < 1e-12:
+        return start
+    end = end / end.norm()
+    lo, hi = 0.0, float(np.pi / 2)
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        e = float(energy(moments, np.cos(mid) * start + np.sin(mid) * end))
+        lo, hi = (mid, hi) if (e < target) == (target > e0) else (lo, mid)
+    t = (lo + hi) / 2
+    return np.cos(t) * start + np.sin(t) * end
+
+
+def matched_random_directions(
+    subject: Subject, mazes: Sequence[Maze], direction: np.ndarray, layers: Sequence[str]
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Per maze a random unit direction matched to ``direction`` on the activation energy it
+    removes (:func:`matched_direction`), with both energies' ratio and its |cosine| with
+    ``direction``. An unmatched Gaussian direction removes about 1/C of the energy, while an
+    NMF direction aligned with the activations removes far more, so "the edit's drop exceeds
+    a random direction's" would hold by construction."""
+    moments = second_moments(subject, mazes, layers)
+    u = torch.as_tensor(direction, dtype=torch.float64).flatten()
+    u = u / u.norm()
+    starts = random_directions(mazes, moments.shape[-1]).double()
+    out, ratio, cos = [], [], []
+    for m, s in zip(moments, starts, strict=True):
+        target = float(energy(m, u))
+        r = matched_direction(m, s, target)
+        out.append(r)
+        ratio.append(float(energy(m, r)) / target if target > 0 else 1.0)
+        cos.append(abs(float(r @ u)))
+    return torch.stack(out).float(), np.array(ratio), np.array(cos)
+
+
 @dataclass(frozen=True, eq=False)
 class KernelEditEffects(ConditionExperiment):
     """ED1 columns: P(cheese) at the DS unpatched, with the kernels reading ``layers`` edited
-    to ignore the direction, and with each maze's random direction projected out at the same
-    layers (the activation twin of the kernel edit); field change off the cheese path."""
+    to ignore the direction, and with each maze's random direction -- matched on the
+    activation energy it removes -- projected out at the same layers (the activation twin of
+    the kernel edit); field change off the cheese path."""
 
     subject: Subject
     edit: KernelEdit
 
+    def control(self, mazes: Sequence[Maze]):
+        """The matched random directions of these mazes (computed once per batch)."""
+        key = ("ed1_control", self.edit.key, tuple(m.seed for m in mazes))
+        return self.subject.hooked.memo(
+            key,
+            lambda: matched_random_directions(
+                self.subject, mazes, self.edit.direction, self.edit.layers
+            ),
+        )
+
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
-        rand = random_directions(mazes, len(self.edit.direction)).to(self.subject.device)
+        rand = self.control(mazes)[0].to(self.subject.device)
         mazes = tuple(mazes)
         project = tuple(ProjectOut(layer, rand, "random_direction") for layer in self.edit.layers)
         return conditions(
@@ -248,12 +318,14 @@ class KernelEditEffects(ConditionExperiment):
         )
 
     def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
-        del mazes
         base, after, randomized = p_cheese(
             self.subject, arms, "unpatched", "edited", "random_edited"
         )
         before, edited = (fields(self.subject, arms[k]) for k in ("unpatched", "edited"))
+        _, ratio, cos = self.control(mazes)
         return {
+            "control_energy_ratio": ratio,
+            "control_abs_cosine": cos,
             "unpatched": base,
             "edited": after,
             "random_edited": randomized,

@@ -68,21 +68,33 @@ def resampled_maps(
 @dataclass(frozen=True, eq=False)
 class Resampling(ConditionExperiment):
     """Per maze: the field change when the channels are resampled from same-location mazes
-    and from different-location mazes (columns ``same_*`` and ``different_*``)."""
+    and from different-location mazes (columns ``same_*`` and ``different_*``). With
+    ``reference`` channels, the same for them on the same mazes (``reference_same_*``,
+    ``reference_different_*``): the effect a "location does not matter" margin is stated
+    relative to."""
 
     subject: Subject
     channels: tuple[int, ...]
+    reference: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "reference", tuple(int(c) for c in self.reference))
+
+    def arm_names(self) -> list[tuple[str, tuple[int, ...], bool]]:
+        sets = [("", self.channels)] + ([("reference_", self.reference)] if self.reference else [])
+        return [
+            (f"{prefix}{name}", chans, same)
+            for prefix, chans in sets
+            for name, same in (("same", True), ("different", False))
+        ]
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
         arms = [Condition("unpatched", tuple(mazes))]
-        for name, same in (("same", True), ("different", False)):
-            maps = resampled_maps(self.subject, mazes, self.channels, same)
-            patch = ReplaceChannels(
-                self.subject.layer, self.channels, maps, f"{name}-location maps"
-            )
+        for name, chans, same in self.arm_names():
+            maps = resampled_maps(self.subject, mazes, chans, same)
+            where = "same" if same else "different"
+            patch = ReplaceChannels(self.subject.layer, chans, maps, f"{where}-location maps")
             arms.append(Condition(name, tuple(mazes), (patch,)))
         return conditions(*arms)
 
@@ -90,6 +102,6 @@ class Resampling(ConditionExperiment):
         del mazes
         base = fields(self.subject, arms["unpatched"])
         out = {}
-        for name in ("same", "different"):
+        for name, _, _ in self.arm_names():
             out.update(field_changes(base, fields(self.subject, arms[name]), name))
         return out

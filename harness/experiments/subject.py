@@ -68,11 +68,15 @@ class Subject:
         return self.layer_shape[0]
 
     def control_channels(self, k: int, seed: int = 0) -> tuple[int, ...]:
-        """``k`` channels not listed as cheese channels (the profile's, else drawn at random)."""
-        if self.non_cheese_channels:
-            return self.non_cheese_channels[:k]
-        pool = [c for c in range(self.channel_count) if c not in self.cheese_channels]
-        rng = np.random.default_rng(seed)
+        """``k`` control channels drawn at random (seeded) from the non-cheese channels: the
+        profile's ``non_cheese_channels`` pool when it lists one (e.g. channels a planted
+        construction leaves empty), else every channel not listed as a cheese channel. The
+        post drew random non-cheese channels; the channels that track the cheese *least*
+        would be a control chosen to pass."""
+        pool = list(self.non_cheese_channels) or [
+            c for c in range(self.channel_count) if c not in self.cheese_channels
+        ]
+        rng = np.random.default_rng([seed, 52])
         return tuple(
             sorted(int(c) for c in rng.choice(pool, size=min(k, len(pool)), replace=False))
         )

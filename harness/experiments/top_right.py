@@ -16,7 +16,6 @@ from harness.experiments.conditions import (
     added,
     conditions,
     decisions,
-    p_cheese,
     unpatched,
 )
 from harness.experiments.subject import Subject
@@ -52,9 +51,33 @@ class TopRightVector(ConditionExperiment):
         }
 
 
+#: Probabilities are clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP] before the logit (|logit| <= 9.2).
+LOGIT_CLIP = 1e-4
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), LOGIT_CLIP, 1.0 - LOGIT_CLIP)
+    return np.log(p) - np.log1p(-p)
+
+
+def interaction_columns(name: str, base, cv, tr, both) -> dict[str, np.ndarray]:
+    """Additivity of two effects on P(name), per maze: on the logit scale (where floors
+    and ceilings do not force an interaction) the interaction
+    ``logit(both) - logit(cv) - logit(tr) + logit(base)`` and the separate effects' summed
+    size; on the probability scale the change under both and the sum of the changes."""
+    lb, lc, lt, l2 = (logit(v) for v in (base, cv, tr, both))
+    return {
+        f"logit_interaction_{name}": l2 - lc - lt + lb,
+        f"logit_separate_{name}": np.abs(lc - lb) + np.abs(lt - lb),
+        f"change_both_{name}": both - base,
+        f"change_sum_{name}": (cv - base) + (tr - base),
+    }
+
+
 @dataclass(frozen=True, eq=False)
 class Composition(ConditionExperiment):
-    """TR3: change of P(cheese) under the cheese vector (-1), the TR vector (+1), and both."""
+    """TR3: P(cheese) and P(top-right) under the cheese vector (-1), the TR vector (+1), and
+    both; their interaction on the logit scale (:func:`interaction_columns`)."""
 
     subject: Subject
 
@@ -72,13 +95,10 @@ class Composition(ConditionExperiment):
 
     def evaluate(self, mazes: Sequence[Maze], arms: Conditions) -> dict[str, np.ndarray]:
         del mazes
-        base, cv, tr, both = p_cheese(
-            self.subject, arms, "unpatched", "cheese", "top_right", "both"
-        )
-        d_cv, d_tr = cv - base, tr - base
+        probs = [
+            decisions(self.subject, arms[k]) for k in ("unpatched", "cheese", "top_right", "both")
+        ]
         return {
-            "change_both": both - base,
-            "change_sum": d_cv + d_tr,
-            "change_cheese": d_cv,
-            "change_top_right": d_tr,
+            **interaction_columns("cheese", *(d.p_cheese for d in probs)),
+            **interaction_columns("top_right", *(d.p_top_right for d in probs)),
         }

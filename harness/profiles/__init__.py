@@ -40,6 +40,8 @@ class ClaimParams:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: Ground truth (planted policies): the verdict this claim must get, by construction.
     expect: str | None = None
+    #: Why the threshold and margin are what they are, in the claim's own words (reported).
+    rationale: str | None = None
 
     def require(self, key: str) -> Any:
         """The value of ``key`` (a field or a ``params`` entry), or a ProfileError naming it."""
@@ -158,6 +160,7 @@ def profile_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Prof
             published=table.get("published"),
             params=dict(table.get("params", {})),
             expect=table.get("expect"),
+            rationale=table.get("rationale"),
         )
     return Profile(
         name=name,

@@ -120,6 +120,7 @@ CLAIM_KEYS: dict[str, tuple[bool, Check]] = {
     "published": (False, _published),
     "params": (False, _table),
     "expect": (False, _verdict),
+    "rationale": (False, _string),
 }
 
 
@@ -130,12 +131,15 @@ def _count(v: Any) -> str | None:
 
 #: Tables that several claims read, and their keys (one place per parameter).
 SHARED_TABLES: dict[str, dict[str, tuple[bool, Check]]] = {
-    # CH3 and CH4: the retargeting clamps (single channel and the values written)
+    # CH3 and CH4: the retargeting clamps (single channel and the values written: absolute,
+    # or as multiples of the channels' typical peak)
     "retargeting": {
         "channels": (False, _int_list),
-        "single_value": (False, _number),
-        "effective_value": (False, _number),
-        "all_value": (False, _number),
+        **{
+            f"{name}_{kind}": (False, _number)
+            for name in ("single", "effective", "all")
+            for kind in ("value", "multiple")
+        },
     },
     # BH1-BH3: one data set and one model family
     "behaviour": {"horizon": (False, _count), "l1_c": (False, _positive)},

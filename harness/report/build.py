@@ -101,6 +101,7 @@ def claim_entry(record: ClaimRecord, p_holm: float | None) -> dict[str, Any]:
         "interventions": list(record.interventions),
         "conditions": list(record.conditions),
         "published": record.published,
+        "rationale": record.rationale,
         "notes": list(record.notes),
         "counterexamples": list(record.counterexamples),
         "figures": [

@@ -76,6 +76,7 @@ class ClaimRecord:
     interventions: list[str] = field(default_factory=list)
     conditions: list[dict[str, Any]] = field(default_factory=list)
     published: Any = None
+    rationale: str = ""
     notes: list[str] = field(default_factory=list)
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
     figures: list[FigureAttachment] = field(default_factory=list)

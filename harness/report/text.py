@@ -96,6 +96,7 @@ def claim_items(claim: Mapping[str, Any], seeds_shown: int = 30) -> list[tuple[s
             f"{claim.get('estimate_name')} = {fmt(claim.get('estimate'))}, {interval_text(claim)}",
         ),
         ("claimed", requirement_text(claim)),
+        *([("why this threshold", claim["rationale"])] if claim.get("rationale") else []),
         ("n", str(claim.get("n"))),
         ("p (raw / Holm)", f"{fmt_p(claim.get('p_value'))} / {fmt_p(claim.get('p_value_holm'))}"),
     ]

@@ -19,12 +19,14 @@ from harness.stats.forms import (
     Association,
     Equivalence,
     Form,
+    Magnitude,
     Ordering,
     PairedDifference,
     Proportion,
     Ratio,
     Trend,
 )
+from harness.stats.magnitude import magnitude_below
 from harness.stats.multiplicity import holm
 from harness.stats.paired import DifferenceResult, paired_difference
 from harness.stats.proportion import (
@@ -69,6 +71,7 @@ __all__ = [
     "EquivalenceResult",
     "Form",
     "GroupSequentialDesign",
+    "Magnitude",
     "Measurement",
     "MetricError",
     "Ordering",
@@ -92,6 +95,7 @@ __all__ = [
     "association",
     "equivalence",
     "holm",
+    "magnitude_below",
     "ordering",
     "paired_difference",
     "proportion",

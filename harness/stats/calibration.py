@@ -21,6 +21,7 @@ from harness.stats.association import association_pvalues
 from harness.stats.conjunction import conjunction_pvalues
 from harness.stats.design import DESIGN_POINTS
 from harness.stats.equivalence import equivalence_pvalues
+from harness.stats.magnitude import magnitude_pvalues
 from harness.stats.paired import difference_pvalues
 from harness.stats.proportion import binomial_pvalues
 from harness.stats.sequential import GroupSequentialDesign, first_decisive, look_sizes
@@ -108,6 +109,24 @@ def simulate_equivalence(
     """Claim 'mean within +-margin' (SD units); the null edge is true_effect = margin."""
     d = true_effect + rng.standard_normal((experiments, n))
     ps, pr, _, _ = equivalence_pvalues(d, -margin, margin)
+    return Rates.from_codes(decide(ps, pr, alpha))
+
+
+def simulate_magnitude(
+    rng: np.random.Generator,
+    experiments: int,
+    n: int,
+    effect: float,
+    *,
+    margin: float = 1.0,
+    alpha: float = 0.05,
+) -> Rates:
+    """Claim 'mean magnitude < margin' on skewed (half-normal) magnitudes whose mean lies
+    ``effect`` of their SDs below the margin (0: the null edge)."""
+    mean_unit, sd_unit = math.sqrt(2 / math.pi), math.sqrt(1 - 2 / math.pi)
+    scale = margin / (mean_unit + effect * sd_unit)
+    mag = scale * np.abs(rng.standard_normal((experiments, n)))
+    ps, pr = magnitude_pvalues(mag, margin)
     return Rates.from_codes(decide(ps, pr, alpha))
 
 
@@ -270,6 +289,11 @@ def calibration_table(experiments: int = 4000, seed: int = 0, alpha: float = 0.0
         simulate_equivalence(rng, experiments, n, m, m, alpha=alpha),
         simulate_equivalence(rng, experiments, n, 0.0, m, alpha=alpha),
         simulate_equivalence(rng, experiments, n, m, m, alpha=alpha),
+    )
+    row(
+        "magnitude",
+        simulate_magnitude(rng, experiments, n, 0.0, alpha=alpha),
+        simulate_magnitude(rng, experiments, n, dp["magnitude"].effect, alpha=alpha),
     )
     row(
         "ratio",

@@ -65,6 +65,12 @@ DESIGN_POINTS: dict[str, DesignPoint] = {
             0.35,
         ),
         DesignPoint("equivalence", "true effect 0, margin +-0.4 SD (TOST)", 100, 0.4),
+        DesignPoint(
+            "magnitude",
+            "half-normal per-unit magnitudes, mean 0.3 SD below the margin (one-sided)",
+            100,
+            0.3,
+        ),
         DesignPoint("ratio", "log ratios normal, mean 0.3 SD above log(threshold)", 100, 0.3),
         DesignPoint(
             "trend",

@@ -15,8 +15,9 @@ import numpy as np
 
 from harness.stats.effects import paired_effects
 from harness.stats.onesample import t_interval, t_pvalues, t_statistic
+from harness.stats.paired import SIGN_TEST
 from harness.stats.result import EquivalenceResult, decision, interval_level
-from harness.stats.validation import check_alpha, check_finite_number, check_margin
+from harness.stats.validation import check_alpha, check_finite_number, check_margin, is_constant
 from harness.stats.validation import paired_differences as _differences
 
 TEST_NAME = "TOST (two one-sided t tests)"
@@ -61,7 +62,7 @@ def equivalence(
     statistic, df = t_statistic(d, binding)
     estimate_name = f"mean of {names[0]}" if y is None else "mean difference"
     return EquivalenceResult(
-        test=TEST_NAME,
+        test=SIGN_TEST if is_constant(d) else TEST_NAME,
         alternative="equivalence",
         statistic=statistic,
         df=df,

@@ -6,8 +6,9 @@ values at the alpha it is given. Claims never pass alpha themselves: the measure
 evaluates the form at the run's ``--alpha`` and, with ``--sequential``, at each look's
 nominal level (:meth:`harness.stats.sampling.Measurement.test`). ::
 
-    sample.test(PairedDifference("unpatched", "patched", threshold=0.05))
-    sample.test(AllOf(Equivalence("transfer_change", margin=0.05),
+    sample.test(PairedDifference("unpatched", "patched", relative=0.5))
+    sample.test(AllOf(Magnitude("transfer_change", margin=0.02,
+                                relative_to="own_drop", fraction=0.25),
                       PairedDifference("own_drop", "transfer_drop", threshold=0.05)))
 
 A claim whose statistic needs more than the built-in forms (a model fitted on the sample,
@@ -20,9 +21,12 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import numpy as np
+
 from harness.stats.association import association
 from harness.stats.conjunction import all_of, ordering
 from harness.stats.equivalence import equivalence
+from harness.stats.magnitude import magnitude_below
 from harness.stats.paired import paired_difference
 from harness.stats.proportion import accuracy_vs_base_rate, proportion
 from harness.stats.ratio import ratio
@@ -48,7 +52,12 @@ def column(values: Values, name: str | None):
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """Per unit ``a - b`` (or column ``a`` alone) beyond ``threshold`` (paired t or Wilcoxon)."""
+    """Per unit ``a - b`` (or column ``a`` alone) beyond ``threshold`` (paired t or Wilcoxon).
+
+    ``relative`` states the claimed effect as a share of ``a``: the claim becomes
+    ``a - b > relative * a`` per unit on average (``relative=0.5``: "b at most half of a",
+    e.g. patched P(cheese) at most half the unpatched one), tested on ``(1 - relative) a - b``.
+    """
 
     a: str | None = None
     b: str | None = None
@@ -57,9 +66,12 @@ class PairedDifference:
     alternative: str = "greater"
     test: str = "t"
     margin: float | tuple[float, float] | None = None
+    relative: float = 0.0
     label: str = ""
 
     def evaluate(self, values: Values, alpha: float) -> Result:
+        if self.relative:
+            return self._relative(values, alpha)
         return paired_difference(
             column(values, self.a),
             None if self.b is None else values[self.b],
@@ -69,6 +81,76 @@ class PairedDifference:
             test=self.test,
             margin=self.margin,
             names=(self.a or VALUE, self.b or ""),
+            label=self.label,
+        )
+
+    def _relative(self, values: Values, alpha: float) -> Result:
+        if self.a is None or self.b is None or not 0.0 < self.relative < 1.0:
+            raise ValueError("a relative difference needs columns a and b and 0 < relative < 1")
+        a, b = np.asarray(values[self.a], float), np.asarray(values[self.b], float)
+        name = f"{self.a} - {self.b} - {self.relative:g} x {self.a}"
+        result = paired_difference(
+            (1.0 - self.relative) * a - b,
+            alternative=self.alternative,
+            threshold=self.threshold,
+            alpha=alpha,
+            test=self.test,
+            names=(name, ""),
+            label=self.label,
+        )
+        mean_a = float(np.mean(a))
+        share = float(np.mean(a - b) / mean_a) if mean_a else float("nan")
+        return result.with_(
+            estimate_name=f"mean of ({name})",
+            effects={
+                **result.effects,
+                f"mean {self.a} - {self.b}": float(np.mean(a - b)),
+                f"share of mean {self.a}": share,
+                "claimed share": self.relative,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Magnitude:
+    """'Does nothing': the mean per-unit ``|a - b|`` (or ``|a|``) below a margin, one-sided.
+
+    ``margin`` is the absolute floor; ``relative_to`` names a per-unit reference effect (a
+    column, or two columns whose difference it is) and ``fraction`` the share of it each
+    unit may change by: allowance ``max(margin, fraction * reference)``. ``measure`` names
+    the magnitude in reports (default ``absolute difference`` / ``|a|``).
+    """
+
+    a: str
+    b: str | None = None
+    _: KW_ONLY
+    margin: float
+    relative_to: str | tuple[str, str] | None = None
+    fraction: float = 0.0
+    measure: str = ""
+    label: str = ""
+
+    def evaluate(self, values: Values, alpha: float) -> Result:
+        x = np.asarray(values[self.a], float)
+        mag = np.abs(x if self.b is None else x - np.asarray(values[self.b], float))
+        pair = self.a if self.b is None else f"{self.a} - {self.b}"
+        name = self.measure or f"mean absolute difference |{pair}|"
+        reference, ref_name = None, ""
+        if self.relative_to is not None:
+            if isinstance(self.relative_to, str):
+                reference, ref_name = np.asarray(values[self.relative_to], float), self.relative_to
+            else:
+                first, second = self.relative_to
+                reference = np.asarray(values[first], float) - np.asarray(values[second], float)
+                ref_name = f"({first} - {second})"
+        return magnitude_below(
+            mag,
+            margin=self.margin,
+            fraction=self.fraction,
+            reference=reference,
+            alpha=alpha,
+            name=name,
+            reference_name=ref_name,
             label=self.label,
         )
 

@@ -30,11 +30,14 @@ from harness.stats.validation import (
     check_alternative,
     check_finite_number,
     check_margin,
+    is_constant,
     paired_differences,
 )
 
 TESTS = ("t", "wilcoxon")
 TEST_NAMES = {"t": "paired t test", "wilcoxon": "Wilcoxon signed-rank test"}
+#: What a constant sample is tested with instead (:mod:`harness.stats.onesample`).
+SIGN_TEST = "exact sign test (every unit has the same value)"
 _OPPOSITE = {"greater": "less", "less": "greater"}
 
 
@@ -115,7 +118,7 @@ def paired_difference(
         other = {"paired_t": _secondary(d, threshold, alternative, "t")}
     direction = alternative if alternative != "two-sided" else "greater"
     return DifferenceResult(
-        test=TEST_NAMES[test],
+        test=SIGN_TEST if is_constant(d) else TEST_NAMES[test],
         alternative=alternative,
         statistic=statistic,
         df=df,

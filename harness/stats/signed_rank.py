@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from harness.stats.onesample import constant_sample_pvalues
 from harness.stats.validation import is_constant
 
 
@@ -40,7 +41,11 @@ def signed_rank_pvalues(d: np.ndarray, popmean: float | np.ndarray, alternative:
         safe = np.where(all_zero[..., None], 1.0, shifted)
         method = _method(safe)
         p = np.asarray(stats.wilcoxon(safe, axis=-1, alternative=alternative, method=method).pvalue)
-    return np.where(all_zero, 1.0, p)
+    p = np.where(all_zero, 1.0, p)
+    const = is_constant(d)
+    if np.any(const):
+        p = np.where(const, constant_sample_pvalues(d, popmean, alternative), p)
+    return p
 
 
 def signed_rank_statistic(d: np.ndarray, popmean: float, alternative: str) -> float:
