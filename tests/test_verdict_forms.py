@@ -163,3 +163,11 @@ def test_discordant_pairs_decide_both_ways():
     worse[flip] = 0  # 15 points worse
     result = accuracy_equivalence(a, worse, margin=0.02)
     assert result.kind is VerdictKind.REFUTED and result.estimate == pytest.approx(0.15)
+
+
+def test_junit_properties_are_plain_python_numbers_for_xdist():
+    from harness.claim import junit_properties
+
+    result = magnitude_below(np.abs(np.random.default_rng(1).normal(0, 1, 30)), margin=1.0)
+    props = junit_properties(result)
+    assert all(v is None or type(v) in (str, int, float) for v in props.values()), props

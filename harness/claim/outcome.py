@@ -45,14 +45,20 @@ def assert_verdict(
 
 
 def junit_properties(result: Result) -> dict[str, object]:
-    """The key numbers as JUnit XML properties (raw p only: Holm needs the whole run)."""
+    """The key numbers as JUnit XML properties (raw p only: Holm needs the whole run), as
+    plain Python numbers: pytest-xdist ships them between processes and cannot serialize
+    numpy scalars."""
+
+    def plain(value: object) -> object:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+
     return {
         "claim_verdict": result.kind.value,
-        "claim_estimate": result.estimate,
-        "claim_ci_low": result.ci[0],
-        "claim_ci_high": result.ci[1],
-        "claim_n": result.n,
-        "claim_p_value": result.pvalue,
-        "claim_alpha": result.alpha,
-        "claim_threshold": result.threshold,
+        "claim_estimate": plain(result.estimate),
+        "claim_ci_low": plain(result.ci[0]),
+        "claim_ci_high": plain(result.ci[1]),
+        "claim_n": int(result.n),
+        "claim_p_value": plain(result.pvalue),
+        "claim_alpha": plain(result.alpha),
+        "claim_threshold": plain(result.threshold),
     }

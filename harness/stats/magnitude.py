@@ -23,6 +23,7 @@ allowance, and the interval is that of the mean magnitude relative to it.
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 
 import numpy as np
@@ -48,9 +49,12 @@ def johnson_statistic(x: np.ndarray, mu0: float | np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     n = x.shape[-1]
     sd = x.std(axis=-1, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # nearly constant samples (constant ones are handled by the caller) make scipy warn
+    # about precision in the moments; the correction then matters little
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         t = (x.mean(axis=-1) - mu0) / (sd / np.sqrt(n))
-        a = stats.skew(x, axis=-1) / (3 * np.sqrt(n))
+        a = np.nan_to_num(stats.skew(x, axis=-1)) / (3 * np.sqrt(n))
     return t + a / 2 + a * t**2 + a**2 * t**3 / 3
 
 
@@ -84,7 +88,8 @@ def johnson_interval(x: np.ndarray, confidence_level: float) -> tuple[float, flo
             inside, outside = (inside, mid) if p < tail else (mid, outside)
         return (inside + outside) / 2
 
-    return bound("greater", mean + reach, mean - reach), bound("less", mean - reach, mean + reach)
+    low = bound("greater", mean + reach, mean - reach)
+    return float(low), float(bound("less", mean - reach, mean + reach))
 
 
 def allowances(
@@ -115,7 +120,7 @@ def shifted_interval(d: np.ndarray, shift: float, confidence_level: float) -> tu
     """The interval of mean(d) (:func:`johnson_interval`), moved by ``shift`` (the mean
     allowance): the mean magnitude's interval relative to the mean margin."""
     low, high = johnson_interval(d, confidence_level)
-    return low + shift, high + shift
+    return float(low + shift), float(high + shift)
 
 
 def magnitude_below(
