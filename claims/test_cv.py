@@ -14,6 +14,17 @@ LAYER_NOTE = (
 )
 
 
+def cheese_seeking_removed(p) -> PairedDifference:
+    """CV1 and CV8: patched P(cheese) at the DS below (1 - relative_drop) x unpatched, on
+    average (and beyond the threshold)."""
+    return PairedDifference(
+        "unpatched",
+        "patched",
+        relative=p.require("relative_drop"),
+        threshold=p.require("threshold"),
+    )
+
+
 @pytest.mark.claim("CV1", source="post 004; cheese-vector notebook (seed 000)")
 def test_cv1_subtracting_the_cheese_vector(claim, subject):
     """Subtracting the cheese vector makes the agent ignore cheese.
@@ -26,14 +37,7 @@ def test_cv1_subtracting_the_cheese_vector(claim, subject):
     claim.add_note(LAYER_NOTE)
     experiment = cv.OwnVector(subject, p.require("coefficient"))
     sample = claim.measure(subject.stream(has_decision_square=True), experiment, n=p.n)
-    result = sample.test(
-        PairedDifference(
-            "unpatched",
-            "patched",
-            relative=p.require("relative_drop"),
-            threshold=p.require("threshold"),
-        )
-    )
+    result = sample.test(cheese_seeking_removed(p))
     claim.attach_example(
         result, experiment, "vector field before and after subtracting the maze's own cheese vector"
     )
@@ -252,13 +256,4 @@ def test_cv8_all_layers(claim, subject):
         n=p.n,
         batch_size=16,
     )
-    claim.conclude(
-        sample.test(
-            PairedDifference(
-                "unpatched",
-                "patched",
-                relative=p.require("relative_drop"),
-                threshold=p.require("threshold"),
-            )
-        )
-    )
+    claim.conclude(sample.test(cheese_seeking_removed(p)))

@@ -35,7 +35,7 @@ from harness.interventions import (
     SetCell,
     ZeroChannels,
 )
-from harness.maze.grid import distances_from
+from harness.maze.grid import distances_from_nearest
 from harness.maze.maze import Cell, Maze
 from harness.maze.streams import maze_stream, take
 from harness.policy.geometry import channel_cell
@@ -187,21 +187,13 @@ def retarget_cells(maze: Maze, k: int) -> list[Cell]:
     return [free[i] for i in sorted(rng.choice(len(free), size=min(k, len(free)), replace=False))]
 
 
-def distance_from_top_right_path(maze: Maze) -> np.ndarray:
-    """Steps from each free cell to the nearest cell of the path to the top-right (-1: wall)."""
-    dist = np.full(maze.walls.shape, np.iinfo(np.int64).max)
-    for cell in maze.path_to_top_right:
-        d = distances_from(maze.walls, cell)
-        dist = np.where(d >= 0, np.minimum(dist, d), dist)
-    dist[maze.walls] = -1
-    return dist
-
-
-def distance_targets(maze: Maze, k: int) -> list[Cell]:
-    """``k`` target cells (not the start) spread evenly over the distances from the
-    top-right path, from on the path to as far as the maze allows; ties broken by a
-    generator seeded by the level seed."""
-    dist = distance_from_top_right_path(maze)
+@functools.lru_cache(maxsize=4096)
+def distance_targets(maze: Maze, k: int) -> tuple[tuple[Cell, ...], tuple[float, ...]]:
+    """``k`` target cells (not the start) spread evenly over the step distances from the
+    path to the top-right, from on the path to as far as the maze allows, and those
+    distances; ties broken by a generator seeded by the level seed. Cached: an
+    experiment's conditions and its evaluation of a batch ask for the same targets."""
+    dist = distances_from_nearest(maze.walls, maze.path_to_top_right)
     free = [c for c in maze.free_cells if c != maze.start]
     d = np.array([dist[c] for c in free], dtype=float)
     rng = np.random.default_rng([maze.seed or 0, 5])
@@ -210,7 +202,7 @@ def distance_targets(maze: Maze, k: int) -> list[Cell]:
     for goal in np.linspace(0.0, d.max(), k):
         order = np.argsort(np.abs(d - goal) + jitter)
         chosen.append(next(free[i] for i in order if free[i] not in chosen))
-    return chosen
+    return tuple(chosen), tuple(float(dist[c]) for c in chosen)
 
 
 #: Reference mazes whose activations fix a channel's typical positive peak (clamp scale).
@@ -363,8 +355,8 @@ class RetargetingByDistance(ConditionExperiment):
     clamp: Clamp
     targets: int = 5
 
-    def target_cells(self, maze: Maze) -> list[Cell]:
-        return distance_targets(maze, self.targets)
+    def target_cells(self, maze: Maze) -> tuple[Cell, ...]:
+        return distance_targets(maze, self.targets)[0]
 
     def rows(self, mazes: Sequence[Maze]) -> PathRows:
         return path_rows(tuple(mazes), tuple(tuple(self.target_cells(m)) for m in mazes))
@@ -382,10 +374,7 @@ class RetargetingByDistance(ConditionExperiment):
             rows.path_probabilities(move_probs(self.subject, arms[k]))
             for k in ("unpatched", self.clamp.name)
         )
-        distance = np.array(
-            [[distance_from_top_right_path(m)[t] for t in self.target_cells(m)] for m in mazes],
-            dtype=float,
-        )
+        distance = np.array([distance_targets(m, self.targets)[1] for m in mazes])
         return {
             "success": success,
             "distance": distance,

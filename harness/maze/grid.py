@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, shortest_path
+from scipy.sparse.csgraph import breadth_first_order, dijkstra, shortest_path
 
 Cell = tuple[int, int]
 
@@ -48,6 +48,21 @@ def distances_from(walls: np.ndarray, source: Cell) -> np.ndarray:
     """Step distances from ``source`` to every cell; -1 for walls and unreachable cells."""
     _check_free(walls, source, "source")
     dist = shortest_path(grid_graph(walls), unweighted=True, indices=_index(walls, source))
+    out = np.where(np.isfinite(dist), dist, -1).astype(np.int64)
+    return out.reshape(walls.shape)
+
+
+def distances_from_nearest(walls: np.ndarray, sources: Sequence[Cell]) -> np.ndarray:
+    """Step distances from the nearest of ``sources`` to every cell (one multi-source
+    search); -1 for walls and unreachable cells."""
+    for cell in sources:
+        _check_free(walls, cell, "source")
+    dist = dijkstra(
+        grid_graph(walls),
+        unweighted=True,
+        indices=[_index(walls, c) for c in sources],
+        min_only=True,
+    )
     out = np.where(np.isfinite(dist), dist, -1).astype(np.int64)
     return out.reshape(walls.shape)
 

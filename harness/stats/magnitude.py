@@ -31,7 +31,7 @@ from scipy import stats
 
 from harness.stats.effects import paired_effects
 from harness.stats.errors import StatsInputError
-from harness.stats.onesample import constant_sample_pvalues
+from harness.stats.onesample import constant_sample_pvalues, t_statistic
 from harness.stats.paired import SIGN_TEST
 from harness.stats.result import EquivalenceResult, decision, interval_level
 from harness.stats.validation import as_sample, check_alpha, check_finite_number, is_constant
@@ -151,9 +151,10 @@ def magnitude_below(
     p_support, p_refute = (float(p) for p in magnitude_pvalues(mag, allow))
     level = interval_level(alpha, "less")
 
-    statistic, df = float(johnson_statistic(d, 0.0)), float(d.size - 1)
     if is_constant(d):
-        statistic = 0.0 if float(d.mean()) == 0 else float(np.sign(d.mean())) * np.inf
+        statistic, df = t_statistic(d, 0.0)
+    else:
+        statistic, df = float(johnson_statistic(d, 0.0)), float(d.size - 1)
     secondary = {
         "margin_rule": (
             f"per unit max({margin:g}, {fraction:g} x {reference_name or 'reference'})"
