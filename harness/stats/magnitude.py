@@ -55,7 +55,8 @@ def johnson_statistic(x: np.ndarray, mu0: float | np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         t = (x.mean(axis=-1) - mu0) / (sd / np.sqrt(n))
         a = np.nan_to_num(stats.skew(x, axis=-1)) / (3 * np.sqrt(n))
-    return t + a / 2 + a * t**2 + a**2 * t**3 / 3
+        # a constant sample's t is infinite (0 x inf here); the caller replaces its p-value
+        return t + a / 2 + a * t**2 + a**2 * t**3 / 3
 
 
 def johnson_pvalues(x: np.ndarray, mu0: float | np.ndarray, alternative: str) -> np.ndarray:
