@@ -9,6 +9,7 @@ import pytest
 from harness.experiments import directions as dr
 from harness.experiments.channels import MIN_TRACKING_SIZE
 from harness.maze.render import observe_uint8
+from harness.maze.seed_ranges import SeedRange
 from harness.stats import AllOf, PairedDifference
 
 
@@ -50,6 +51,11 @@ def test_nm1_nmf_direction_tracks_the_cheese(claim, subject, cheese_channels):
     p = claim.params
     s = dr.FitSettings.from_table(claim.shared("nmf"))
     found = dr.cheese_direction(subject, s)
+    fit_seeds = [m.seed for m in found.fit_mazes]
+    claim.selected_on(
+        SeedRange(min(fit_seeds), max(fit_seeds), "the NMF fit set, where dir was chosen"),
+        "the cheese direction",
+    )
     share = found.nmf.loading_share(found.index, cheese)
     claim.add_note(
         f"NMF of relu({subject.layer}) with {found.nmf.k} components on {len(found.fit_mazes)} "

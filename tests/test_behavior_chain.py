@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +17,11 @@ from harness.behavior.forward import plain_runner
 from harness.behavior.rollout import sample_episodes
 from harness.behavior.vfield import VectorField, vector_fields
 from harness.maze.maze import Maze
+from harness.policy import open_policy
 from harness.policy.impala import ImpalaPolicy
+from harness.policy.sources import BUNDLED_CHECKPOINT
+
+VALIDATE_CHAIN = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_chain.py"
 
 
 def constant_fields(maze: Maze, left: dict[Move, float], right: dict[Move, float]) -> dict:
@@ -101,3 +109,42 @@ def test_chain_agrees_with_sampled_procgen_episodes(random_policy) -> None:
     ):
         assert 0.1 < p < 0.9  # the comparison is not trivially 0 or 1
         assert binomtest(int(hits.sum()), n, p).pvalue > 1e-3, (hits.mean(), p)
+
+
+def _validate_chain():
+    """benchmarks/validate_chain.py as a module (the benchmarks are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("validate_chain", VALIDATE_CHAIN)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclasses look their module up
+    spec.loader.exec_module(sys.modules[spec.name])
+    return sys.modules[spec.name]
+
+
+@pytest.fixture(scope="module")
+def bundled_policy() -> torch.nn.Module:
+    if not BUNDLED_CHECKPOINT.is_file():
+        pytest.skip("no bundled checkpoint in this checkout")
+    return open_policy("default", device="cpu").policy
+
+
+def test_chain_agrees_with_procgen_for_the_tempered_trained_policy(bundled_policy) -> None:
+    # The small form of benchmarks/validate_chain.py: the bundled policy at the benchmark's
+    # temperature, two of its mazes, where several outcomes depend on the facing.
+    vc = _validate_chain()
+    tempered = vc.Tempered(bundled_policy, vc.DEFAULT_TEMPERATURE).eval()
+    runs = [
+        vc.compare(tempered, Maze.from_seed(s), n, 48, seed=s) for s, n in ((153, 200), (14, 200))
+    ]
+    rows = [row for c in runs for row in c.rows()]
+    # Family-wise 0.1% over all z-values compared (Bonferroni): max |z| of k null z-values
+    # exceeds this with probability <= 0.001 (about 3.7 for k = 4).
+    bound = vc.bonferroni_threshold(len(rows), 1e-3)
+    for c in runs:
+        mx, _ = vc.stochasticity(c.fields)
+        assert mx.mean() < 0.95  # genuinely stochastic once tempered
+        assert c.unmatched == 0 and c.matched > 0  # the sampler read the chain's own logits
+    for name, p, _blind, _hits, z, _zb in rows:
+        assert abs(z) < bound, (name, p, z)
+    assert sum(0.05 < p < 0.95 for _, p, *_ in rows) >= 3  # the comparison has power
+    # Facing is exercised: a chain that ignores it is rejected by the same samples.
+    assert max(abs(zb) for *_, zb in rows) > 2 * bound

@@ -40,6 +40,9 @@ def dp(name: str):
 # 'supported' and the 'refuted' error are largest.
 NULLS = {
     "paired_t": lambda rng, n, k=N_SIM: cal.simulate_paired(rng, k, n, 0.0),
+    "paired_johnson": lambda rng, n, k=N_SIM: cal.simulate_paired(
+        rng, k, n, 0.0, test="johnson", noise="skewed"
+    ),
     "wilcoxon": lambda rng, n, k=N_SIM: cal.simulate_paired(
         rng, k, n, 0.0, test="wilcoxon", noise="t3"
     ),
@@ -68,6 +71,14 @@ POWER = {
     ),
     "wilcoxon": lambda rng: cal.simulate_paired(
         rng, N_SIM, dp("wilcoxon").n, dp("wilcoxon").effect, test="wilcoxon", noise="t3"
+    ),
+    "paired_johnson": lambda rng: cal.simulate_paired(
+        rng,
+        N_SIM,
+        dp("paired_johnson").n,
+        dp("paired_johnson").effect,
+        test="johnson",
+        noise="skewed",
     ),
     "equivalence": lambda rng: cal.simulate_equivalence(
         rng, N_SIM, dp("equivalence").n, 0.0, dp("equivalence").effect

@@ -29,3 +29,14 @@ def test_holm_is_at_least_the_raw_pvalue():
 def test_invalid_pvalues():
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         holm([0.5, 1.5])
+
+
+def test_untested_members_enlarge_the_family_with_p_one():
+    adjusted = holm([0.01, None, 0.04, 0.002], untested=3)
+    expected = multipletests([0.01, 0.04, 0.002, 1.0, 1.0, 1.0], method="holm")[1][:3]
+    assert adjusted[1] is None
+    assert [adjusted[0], adjusted[2], adjusted[3]] == pytest.approx(expected.tolist())
+    assert adjusted[3] == pytest.approx(0.002 * 6)  # six members, not three
+    assert holm([None], untested=2) == [None] and holm([], untested=2) == []
+    with pytest.raises(ValueError, match="untested"):
+        holm([0.1], untested=-1)

@@ -65,7 +65,9 @@ def test_stagewise_pvalue_agrees_with_the_boundary():
 
 def test_look_sizes():
     assert look_sizes(100, 5) == (20, 40, 60, 80, 100)
-    assert look_sizes(30, 5) == (10, 20, 30)  # no look on fewer than 10 new units
+    assert look_sizes(30, 5) == (30,)  # no look on fewer than 20 new units
+    assert look_sizes(60, 5) == (20, 40, 60)
+    assert look_sizes(30, 5, min_per_look=10) == (10, 20, 30)
     assert look_sizes(8, 5) == (8,)
     with pytest.raises(ValueError):
         look_sizes(100, 0)

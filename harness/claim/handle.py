@@ -32,13 +32,14 @@ from harness.claim.outcome import assert_verdict, junit_properties
 from harness.claim.spec import ClaimSpec
 from harness.experiments.conditions import ConditionExperiment, Conditions
 from harness.maze.maze import Maze
+from harness.maze.seed_ranges import SeedRange, refusing_overlap
 from harness.maze.streams import MazeFilter
 from harness.profiles import ClaimParams, Profile, TableParams
 from harness.report.record import ClaimRecord
 from harness.stats.design import sample_size
 from harness.stats.format import json_ready
 from harness.stats.result import Result
-from harness.stats.sampling import Measurement, Metric, SamplingPlan, StreamFactory
+from harness.stats.sampling import Measurement, Metric, SamplingPlan, StreamFactory, unit_seed
 from harness.stats.verdict import VerdictKind
 
 #: Metric columns with more values per unit than this (e.g. whole vector fields) are not
@@ -76,6 +77,9 @@ class RecordedExperiment:
 class Claim:
     """What a claim test works with: its spec, the options, sampling, and its report record."""
 
+    #: What ``measure`` builds (a subclass may record what was measured: harness.claim.replay).
+    measurement_factory: Callable[..., Measurement] = Measurement
+
     def __init__(
         self,
         spec: ClaimSpec,
@@ -90,6 +94,7 @@ class Claim:
         self.profile = profile
         self._record_property = property_recorder
         self._concluded = False
+        self._selections: list[SeedRange] = []
 
     @property
     def id(self) -> str:
@@ -116,6 +121,23 @@ class Claim:
         """A profile table several claims read (``[shared.<table>]``, e.g. ``retargeting``)."""
         return self.profile.shared(table)
 
+    # -- evidence disjoint from selection -------------------------------------------------
+    def selected_on(self, seeds: SeedRange | None, fact: str) -> None:
+        """Declare that this claim tests ``fact``, which was chosen on ``seeds`` (e.g. the
+        profile's cheese channels, on its ``[discovery]`` mazes). Every later ``measure``
+        refuses a unit from that range (:class:`SelectionOverlapError`, naming both ranges),
+        so no verdict is ever given on the data that selected what it confirms. ``None``:
+        the source of ``fact`` does not say where it was selected; the report says so."""
+        if seeds is None:
+            self.record.add_note(
+                f"{fact}: the profile does not record the seeds it was selected on "
+                "(no [discovery] table), so overlap with this claim's mazes is unchecked"
+            )
+            return
+        if seeds not in self._selections:
+            self._selections.append(seeds)
+            self.record.selection.append({"fact": fact, **seeds.to_dict()})
+
     # -- sampling -------------------------------------------------------------------------
     def sample_size(self, n: int | Mapping[str, int] | None = None) -> int:
         """Units to draw under the current ``--budget`` / ``--seeds``."""
@@ -139,6 +161,7 @@ class Claim:
         """
         if isinstance(metric, ConditionExperiment):
             metric = RecordedExperiment(metric, self.record)
+        stream = refusing_overlap(stream, tuple(self._selections), self.id, unit_seed)
         plan = SamplingPlan(
             n=self.sample_size(n),
             base_seed=self.options.base_seed if base_seed is None else int(base_seed),
@@ -148,12 +171,13 @@ class Claim:
             alpha=self.options.alpha,
             label=self.id,
         )
-        return Measurement(stream, metric, plan, columns=columns)
+        return self.measurement_factory(stream, metric, plan, columns=columns)
 
     # -- report extras --------------------------------------------------------------------
     def add_figure(self, name: str, fig_or_png: Any, caption: str = "") -> None:
         """Attach a matplotlib figure (rendered to PNG and closed) or PNG bytes."""
-        self.record.add_figure(name, fig_or_png, caption)
+        if self.options.diagnostics:
+            self.record.add_figure(name, fig_or_png, caption)
 
     def add_note(self, text: str) -> None:
         self.record.add_note(text)
@@ -168,7 +192,7 @@ class Claim:
     def attach_example(self, result: Result, experiment: ConditionExperiment, caption: str) -> None:
         """The example figure of the sample's first maze; a figure failure is only a note."""
         seed = first_seed(result)
-        if seed is not None:
+        if seed is not None and self.options.diagnostics:
             self._attach_comparison(
                 "example",
                 experiment,
@@ -200,7 +224,7 @@ class Claim:
         """Search generated mazes for the smallest one on which the per-maze claim fails
         (``--counterexamples`` mazes, by budget by default) and attach it -- with a figure of
         ``example``'s conditions on it -- or a note that none was found."""
-        if self.options.counterexamples == 0:
+        if self.options.counterexamples == 0 or not self.options.diagnostics:
             return
         found = counterexamples.search(
             is_counterexample, where, self.options.budget, self.options.counterexamples

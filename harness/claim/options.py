@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.maze.seed_ranges import DEFAULT_BASE_SEED
 from harness.stats.design import BUDGETS
 
 INCONCLUSIVE_POLICIES = ("fail", "xfail", "skip")
@@ -23,13 +24,16 @@ class ClaimOptions:
 
     budget: str = "default"
     seeds: int | None = None
-    base_seed: int = 0
+    #: Past the post's seeds 0-99 (a replication by default; 0 re-analyses the post's mazes).
+    base_seed: int = DEFAULT_BASE_SEED
     alpha: float = 0.05
     sequential: bool = False
     rounds: int = 5
     inconclusive: str = "xfail"
     #: Generated mazes per counterexample search (None: by budget; 0: no search).
     counterexamples: int | None = None
+    #: Figures and counterexample searches (never part of a verdict); off for calibration.
+    diagnostics: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.alpha) and 0.0 < self.alpha < 0.5):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.maze.seed_ranges import DISCOVERY_BASE_SEED
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default="default", help="default | planted[:name] | a .pth")
@@ -12,6 +14,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--mazes", type=int, default=40, help="mazes to sample (default: %(default)s)")
     p.add_argument("--placements", type=int, default=6, help="cheese cells per maze")
+    p.add_argument(
+        "--base-seed",
+        type=int,
+        default=DISCOVERY_BASE_SEED,
+        help="first level seed of the discovery mazes (default: %(default)s, a range no "
+        "claim's default stream reaches; claims refuse to confirm channels on these mazes)",
+    )
     p.add_argument(
         "--min-rate",
         type=float,
@@ -33,8 +42,11 @@ def run(a: argparse.Namespace) -> int:
     loaded = open_policy(a.checkpoint, device=a.device)
     layer = resolve_label(loaded.policy, a.layer)  # unknown labels get suggestions
     subject = Subject(loaded.policy, torch.device(loaded.info.device), layer=layer)
-    ranking = rank_channels(subject, a.mazes, a.placements)
-    print(f"channel hit rates at {layer} (chance {ranking.chance:.3f}):")
+    ranking = rank_channels(subject, a.mazes, a.placements, base_seed=a.base_seed)
+    print(
+        f"channel hit rates at {layer} on {ranking.mazes} mazes, seeds {ranking.seed_range} "
+        f"(chance {ranking.chance:.3f}):"
+    )
     for c, r in ranking.ranked()[:20]:
         print(f"  channel {c:4d}  {r:.3f}")
     name = a.name or Path(str(loaded.info.source)).stem.replace(":", "-")

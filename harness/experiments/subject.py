@@ -24,6 +24,7 @@ from harness.maze.streams import MazeFilter, maze_stream
 
 if TYPE_CHECKING:
     from harness.analysis.kernel_edit import KernelEdit
+    from harness.profiles import Profile
 
 DEFAULT_LAYER = "embedder.block2.res1.resadd_out"
 
@@ -44,6 +45,23 @@ class Subject:
     non_cheese_channels: tuple[int, ...] = ()
     min_size: int = 3
     max_size: int = 25
+
+    @classmethod
+    def from_profile(
+        cls, policy: torch.nn.Module, device: torch.device, profile: Profile
+    ) -> Subject:
+        """The policy with its profile's facts (layer, channels, declared maze sizes)."""
+        model = profile.model
+        return cls(
+            policy=policy,
+            device=device,
+            layer=model.layer or DEFAULT_LAYER,
+            cheese_channels=tuple(model.cheese_channels or ()),
+            effective_channels=tuple(model.effective_channels or ()),
+            non_cheese_channels=tuple(model.non_cheese_channels or ()),
+            min_size=model.min_size or 3,
+            max_size=model.max_size or 25,
+        )
 
     # -- facts ------------------------------------------------------------------------------
     @property

@@ -51,12 +51,14 @@ def _as_cell(cell: Iterable[int], what: str) -> Cell:
 
 
 _TEMPLATES: dict[int, StateTemplate] = {}
+#: Parsed levels kept (about 10 KB each); a long calibration run raises it.
+TEMPLATE_CACHE_SIZE = 4096
 
 
 def template_for_seed(seed: int) -> StateTemplate:
     """The parsed procgen state of level ``seed`` (cached: levels are pure functions of seeds)."""
     if seed not in _TEMPLATES:
-        if len(_TEMPLATES) > 4096:
+        if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
             _TEMPLATES.clear()
         _TEMPLATES[seed] = StateTemplate(level_state(seed))
     return _TEMPLATES[seed]

@@ -39,6 +39,15 @@ The mechanism (every weight not mentioned is zero; ``L`` = ``embedder.block2.res
 
 Variants: ``cheese-seeker`` (default; linear in ``K``), ``saturating`` (K capped at 1 after
 ``L``), ``cheese-blind`` (``K`` is computed at ``L`` but nothing downstream reads it).
+
+The *graded* family ``graded:gain=G,cap=C,bias=B,stop=S`` (any subset; defaults 1, none, 1,
+0) turns the same mechanism's strength continuously: ``gain`` scales the cheese signal in the
+head (0 is cheese-blind behaviour, 1 the cheese-seeker), ``cap`` in [1, 2] caps ``K`` after
+``L`` (1 is ``saturating``: adding the cheese vector changes nothing; 2 or none changes it
+fully), ``bias`` is the up/right habit, ``stop`` is added to the NOOP logit while no cheese
+is seen (the habit gives way to standing still). Mazes supply the per-maze variation, so a
+claim's population effect moves smoothly with the strength and can be set at its threshold
+(``benchmarks/calibrate_claims.py``).
 """
 
 from __future__ import annotations
@@ -96,6 +105,9 @@ class PlantedSpec:
     cheese_gain: float = 1.0  # logit per map cell of distance toward the cheese
     top_right_bias: float = 1.0  # constant logit added to UP and RIGHT
     noop_logit: float = -2.0
+    #: Added to the NOOP logit when no cheese is seen: the habit gives way to standing still
+    #: (graded family; it moves what subtracting the cheese vector removes, CV1).
+    blind_stop: float = 0.0
     scale: int = 1
 
     def to_dict(self) -> dict:
@@ -124,6 +136,8 @@ _SPECS: dict[str, PlantedSpec] = {
     )
 }
 DEFAULT = "cheese-seeker"
+GRADED = "graded"
+_GRADED_KEYS = ("gain", "cap", "bias", "stop")
 
 
 def available_planted() -> tuple[str, ...]:
@@ -132,12 +146,65 @@ def available_planted() -> tuple[str, ...]:
 
 
 def planted_spec(name: str = DEFAULT) -> PlantedSpec:
+    if name == GRADED or name.startswith(f"{GRADED}:"):
+        return _graded_spec(name.partition(":")[2])
     try:
         return _SPECS[name]
     except KeyError:
         raise UnknownPlantedPolicyError(
-            f"unknown planted policy {name!r}; available: {', '.join(_SPECS)}"
+            f"unknown planted policy {name!r}; available: {', '.join(_SPECS)}, "
+            f"or {GRADED}:gain=G,cap=C,bias=B"
         ) from None
+
+
+def graded_name(
+    gain: float = 1.0, cap: float | None = None, bias: float = 1.0, stop: float = 0.0
+) -> str:
+    """The canonical name of a graded planted policy (``planted:<name>`` loads it)."""
+    parts = [f"gain={float(gain)!r}"]
+    if cap is not None:
+        parts.append(f"cap={float(cap)!r}")
+    if bias != 1.0:
+        parts.append(f"bias={float(bias)!r}")
+    if stop != 0.0:
+        parts.append(f"stop={float(stop)!r}")
+    return f"{GRADED}:{','.join(parts)}"
+
+
+def _graded_spec(arguments: str) -> PlantedSpec:
+    values: dict[str, float] = {}
+    for item in filter(None, arguments.split(",")):
+        key, _, text = item.partition("=")
+        if key not in _GRADED_KEYS:
+            raise UnknownPlantedPolicyError(
+                f"graded planted policy: unknown parameter {key!r} "
+                f"(known: {', '.join(_GRADED_KEYS)})"
+            )
+        try:
+            values[key] = float(text)
+        except ValueError:
+            raise UnknownPlantedPolicyError(
+                f"graded planted policy: {key} must be a number, got {text!r}"
+            ) from None
+        if not np.isfinite(values[key]):
+            raise UnknownPlantedPolicyError(f"graded planted policy: {key} must be finite")
+    gain, cap, bias = values.get("gain", 1.0), values.get("cap"), values.get("bias", 1.0)
+    stop = values.get("stop", 0.0)
+    if gain < 0 or stop < 0:
+        raise UnknownPlantedPolicyError(
+            f"graded planted policy: gain and stop must be >= 0, got {gain}, {stop}"
+        )
+    if cap is not None and not 1.0 <= cap <= 2.0:
+        raise UnknownPlantedPolicyError(f"graded planted policy: cap must lie in [1, 2], got {cap}")
+    return PlantedSpec(
+        graded_name(gain, cap, bias, stop),
+        f"graded: cheese gain {gain:g}, K cap {cap if cap is not None else 'none'}, "
+        f"up/right bias {bias:g}, stop without cheese {stop:g}",
+        cheese_gain=gain,
+        cheese_cap=cap,
+        top_right_bias=bias,
+        blind_stop=stop,
+    )
 
 
 def planted(name: str = DEFAULT, device: str | torch.device = "cpu") -> ImpalaPolicy:
@@ -284,7 +351,8 @@ def _move_head(policy: ImpalaPolicy, spec: PlantedSpec) -> None:
         move_weight[move, h] = spec.cheese_gain
     move_weight[Move.RIGHT, _H_RIGHT] = spec.cheese_gain
     move_bias[Move.UP] = move_bias[Move.RIGHT] = spec.top_right_bias
-    move_bias[Move.NOOP] = spec.noop_logit
+    move_bias[Move.NOOP] = spec.noop_logit + spec.blind_stop
+    move_weight[Move.NOOP, _H_CHEESE_SEEN] = -spec.blind_stop
     # each procgen action gets its move's logit; the bias also carries -log(group size) so
     # that the summed group probabilities are exactly softmax(move logits)
     group = torch.as_tensor(ACTION_TO_MOVE, dtype=torch.long)

@@ -87,6 +87,19 @@ class ModelParams:
     coverage_note: str | None = None
 
 
+@dataclass(frozen=True)
+class DiscoveryParams:
+    """Where the profile's channels were selected (its ``[discovery]`` table)."""
+
+    base_seed: int
+    mazes: int
+    last_seed: int | None = None
+    min_size: int | None = None
+    placements: int | None = None
+    tolerance: int | None = None
+    min_rate: float | None = None
+
+
 def _fill(specific: Any, general: Any) -> Any:
     """A copy of the dataclass ``specific`` whose None fields take ``general``'s values."""
     changes = {
@@ -102,10 +115,15 @@ class Profile:
     name: str
     path: Path | None
     description: str = ""
+    #: What every verdict on this checkpoint is about, for the report's run header.
+    caveat: str = ""
     checkpoint_sha256: tuple[str, ...] = ()
     model: ModelParams = ModelParams()
     claims: Mapping[str, ClaimParams] = field(default_factory=dict)
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Where the channels were selected; never inherited from the defaults (a fact of the
+    #: profile's own checkpoint).
+    discovery: DiscoveryParams | None = None
 
     def claim(self, claim_id: str) -> ClaimParams:
         """Parameters of one claim; an empty section (all None) when the profile has none."""
@@ -166,6 +184,7 @@ def profile_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Prof
         name=name,
         path=path,
         description=head.get("description", ""),
+        caveat=head.get("caveat", ""),
         checkpoint_sha256=tuple(head.get("checkpoint_sha256", ())),
         model=ModelParams(
             layer=model.get("layer"),
@@ -179,6 +198,7 @@ def profile_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Prof
         ),
         claims=claims,
         tables={name: dict(table) for name, table in data.get("shared", {}).items()},
+        discovery=DiscoveryParams(**data["discovery"]) if "discovery" in data else None,
     )
 
 
@@ -242,6 +262,7 @@ def resolve_profile(
 __all__ = [
     "PROFILE_DIR",
     "ClaimParams",
+    "DiscoveryParams",
     "ModelParams",
     "Profile",
     "ProfileError",

@@ -97,6 +97,8 @@ PROFILE_KEYS: dict[str, tuple[bool, Check]] = {
     "name": (True, _string),
     "description": (False, _string),
     "checkpoint_sha256": (False, _hashes),
+    # what every verdict on this checkpoint is about (shown in each report's run header)
+    "caveat": (False, _string),
 }
 MODEL_KEYS: dict[str, tuple[bool, Check]] = {
     "layer": (False, _string),
@@ -149,7 +151,18 @@ SHARED_TABLES: dict[str, dict[str, tuple[bool, Check]]] = {
         for key in ("components", "fit_mazes", "positions", "fit_seed", "placements", "tolerance")
     },
 }
-TOP_KEYS = ("profile", "model", "shared", "claims")
+#: Where ``discover-channels`` selected the profile's channels: claims that test them
+#: refuse to run on these seeds (selection and confirmation use disjoint mazes).
+DISCOVERY_KEYS: dict[str, tuple[bool, Check]] = {
+    "base_seed": (True, _count),
+    "mazes": (True, _count),
+    "last_seed": (False, _count),
+    "min_size": (False, _maze_size),
+    "placements": (False, _count),
+    "tolerance": (False, _count),
+    "min_rate": (False, _number),
+}
+TOP_KEYS = ("profile", "model", "discovery", "shared", "claims")
 
 
 def _check_table(
@@ -182,6 +195,15 @@ def _check_shared(shared: Any, problems: list[str]) -> None:
         _check_table(table, SHARED_TABLES[name], f"shared.{name}", problems)
 
 
+def _check_discovery(table: Any, problems: list[str]) -> None:
+    _check_table(table, DISCOVERY_KEYS, "discovery", problems)
+    if not isinstance(table, dict):
+        return
+    first, last = table.get("base_seed"), table.get("last_seed")
+    if isinstance(first, int) and isinstance(last, int) and last < first:
+        problems.append(f"[discovery] last_seed {last} is below base_seed {first}")
+
+
 def profile_problems(data: Any) -> list[str]:
     """Every schema problem of a parsed profile, in words (empty when valid)."""
     if not isinstance(data, dict):
@@ -195,6 +217,8 @@ def profile_problems(data: Any) -> list[str]:
         _check_table(data["profile"], PROFILE_KEYS, "profile", problems)
     if "model" in data:
         _check_table(data["model"], MODEL_KEYS, "model", problems)
+    if "discovery" in data:
+        _check_discovery(data["discovery"], problems)
     _check_shared(data.get("shared", {}), problems)
     claims = data.get("claims", {})
     if not isinstance(claims, dict):

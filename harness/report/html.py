@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from harness.report.text import SUMMARY_HEADER, claim_items, ordered_claims, summary_row
+from harness.report.text import (
+    SUMMARY_HEADER,
+    claim_items,
+    multiplicity_text,
+    ordered_claims,
+    run_notes,
+    shared_units_lines,
+    summary_row,
+)
 from harness.stats.format import fmt, fmt_p
 
 CSS = """
@@ -61,9 +69,10 @@ def render_html(
         _dd(
             "claims",
             f"{s['claims']}: {s['supported']} supported, {s['refuted']} refuted, "
-            f"{s['inconclusive']} inconclusive; {s['errors']} errors; "
-            f"{s['supported_after_holm']} supported after Holm",
+            f"{s['inconclusive']} inconclusive; {s['errors']} errors",
         ),
+        _dd("multiplicity", multiplicity_text(report)),
+        *(_dd(label, text) for label, text in run_notes(run)),
         _dd("schema", str(report["schema_version"])),
         "</dl>",
     ]
@@ -78,6 +87,9 @@ def render_html(
     parts.append(_summary_table(report))
     if forest_png:
         parts += ["<h2>Forest plot</h2>", _img(forest_png, "forest plot of effects")]
+    parts.append('<section id="shared-units"><h2>Shared units</h2><ul>')
+    parts += [f"<li>{escape(line)}</li>" for line in shared_units_lines(report)]
+    parts.append("</ul></section>")
     for claim in report["claims"]:
         parts.append(
             _claim_section(

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.report.text import SUMMARY_HEADER, claim_items, ordered_claims, summary_row
+from harness.report.text import (
+    SUMMARY_HEADER,
+    claim_items,
+    multiplicity_text,
+    ordered_claims,
+    run_notes,
+    shared_units_lines,
+    summary_row,
+)
 from harness.stats.format import fmt, fmt_p
 
 
@@ -32,8 +40,9 @@ def render_markdown(report: Mapping[str, Any], forest_file: str | None) -> str:
         f"budget: {run.get('budget')}; base seed: {run.get('base_seed')}; alpha: {run.get('alpha')}"
         + ("; sequential" if run.get("sequential") else ""),
         f"- claims: {s['claims']} ({s['supported']} supported, {s['refuted']} refuted, "
-        f"{s['inconclusive']} inconclusive); errors: {s['errors']}; supported after Holm: "
-        f"{s['supported_after_holm']}",
+        f"{s['inconclusive']} inconclusive); errors: {s['errors']}",
+        f"- multiplicity: {multiplicity_text(report)}",
+        *(f"- {label}: {_cell(text)}" for label, text in run_notes(run)),
         "",
     ]
     baseline = report.get("baseline")
@@ -49,6 +58,9 @@ def render_markdown(report: Mapping[str, Any], forest_file: str | None) -> str:
     lines.append("")
     if forest_file:
         lines += [f"![forest plot]({forest_file})", ""]
+    lines += ["## Shared units", ""]
+    lines += [f"- {line}" for line in shared_units_lines(report)]
+    lines.append("")
     for claim in report["claims"]:
         lines += _claim_section(claim)
     if report["errors"]:

@@ -77,6 +77,9 @@ class ClaimRecord:
     conditions: list[dict[str, Any]] = field(default_factory=list)
     published: Any = None
     rationale: str = ""
+    #: Facts the claim tests that were selected on other mazes, with those seeds (checked
+    #: disjoint from ``seeds``): ``{"fact", "first", "last", "what"}``.
+    selection: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
     figures: list[FigureAttachment] = field(default_factory=list)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.report.text import SUMMARY_HEADER, ordered_claims, summary_row
+from harness.report.text import SUMMARY_HEADER, holm_counts_text, ordered_claims, summary_row
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -16,17 +16,37 @@ def _table(rows: list[list[str]]) -> list[str]:
     ]
 
 
+def _family_text(report: Mapping[str, Any]) -> str:
+    m = report.get("multiplicity") or {}
+    errored = m.get("errored_in_family", 0)
+    text = f"; family of {m.get('family_size', 0)}"
+    return text + (f" incl. {errored} errored as p = 1" if errored else "")
+
+
+def _shared_units_line(report: Mapping[str, Any]) -> list[str]:
+    groups = (report.get("shared_units") or {}).get("groups") or []
+    if not groups:
+        return []
+    sharing = sum(len(g["claims"]) for g in groups)
+    return [
+        f"shared units: {sharing} claims in {len(groups)} group{'s' * (len(groups) > 1)} "
+        "measured some of the same mazes (verdicts not independent; Holm still valid)"
+    ]
+
+
 def summary_lines(report: Mapping[str, Any], report_dir: Path | None) -> list[str]:
     s = report["summary"]
     run = report["run"]
     lines = [
         f"{s['claims']} claims: {s['supported']} supported, {s['refuted']} refuted, "
         f"{s['inconclusive']} inconclusive; {s['errors']} errored; "
-        f"{s['supported_after_holm']} supported after Holm (alpha {run.get('alpha')})",
+        f"{holm_counts_text(report)} (alpha {run.get('alpha')}{_family_text(report)})",
         f"checkpoint {run.get('checkpoint')} sha256 {run.get('checkpoint_sha256') or 'n/a'}, "
         f"profile {run.get('profile') or 'n/a'}, device {run.get('device')}, "
         f"budget {run.get('budget')}, base seed {run.get('base_seed')}"
         + (", sequential" if run.get("sequential") else ""),
+        *_shared_units_line(report),
+        *([f"about the subject: {run['subject_caveat']}"] if run.get("subject_caveat") else []),
     ]
     baseline = report.get("baseline")
     if baseline:

@@ -99,6 +99,10 @@ def claim_items(claim: Mapping[str, Any], seeds_shown: int = 30) -> list[tuple[s
         *([("why this threshold", claim["rationale"])] if claim.get("rationale") else []),
         ("n", str(claim.get("n"))),
         ("p (raw / Holm)", f"{fmt_p(claim.get('p_value'))} / {fmt_p(claim.get('p_value_holm'))}"),
+        (
+            "p refute (raw / Holm)",
+            f"{fmt_p(claim.get('p_value_refute'))} / {fmt_p(claim.get('p_value_refute_holm'))}",
+        ),
     ]
     if claim.get("effect_size"):
         size = claim["effect_size"]
@@ -114,6 +118,10 @@ def claim_items(claim: Mapping[str, Any], seeds_shown: int = 30) -> list[tuple[s
         items.append(
             ("seeds", f"{len(seeds)} from base seed {claim.get('base_seed')}: {shown}{more}")
         )
+    if claim.get("selection"):
+        items.append(("selected on", selection_text(claim)))
+    if claim.get("shares_units_with"):
+        items.append(("shares units with", shares_text(claim)))
     if claim.get("sequential"):
         seq = claim["sequential"]
         items.append(
@@ -122,3 +130,85 @@ def claim_items(claim: Mapping[str, Any], seeds_shown: int = 30) -> list[tuple[s
     if claim.get("baseline"):
         items.append(("baseline", json.dumps(claim["baseline"])))
     return items
+
+
+def shares_text(claim: Mapping[str, Any]) -> str:
+    """'CV2 (30 seeds), CV3 (12 seeds)': the claims this one shares unit seeds with."""
+    return ", ".join(
+        f"{o['id']} ({o['seeds_in_common']} seed{'s' if o['seeds_in_common'] != 1 else ''})"
+        for o in claim.get("shares_units_with") or []
+    )
+
+
+def holm_counts_text(report: Mapping[str, Any]) -> str:
+    """'5 supported / 1 refuted after Holm'."""
+    s = report["summary"]
+    return (
+        f"{s.get('supported_after_holm', 0)} supported / {s.get('refuted_after_holm', 0)} "
+        "refuted after Holm"
+    )
+
+
+#: Run-header notes a reader must meet before the verdicts: (run key, label).
+RUN_NOTES = (
+    ("subject_caveat", "about the subject"),
+    ("base_seed_note", "mazes"),
+    ("profile_note", "profile"),
+    ("coverage_note", "coverage"),
+)
+
+
+def run_notes(run: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The run header's notes (caveat about the checkpoint, what the seeds are), in order."""
+    out = []
+    for key, label in RUN_NOTES:
+        value = run.get(key)
+        if value:
+            out.append((label, "; ".join(value) if isinstance(value, list) else str(value)))
+    return out
+
+
+def selection_text(claim: Mapping[str, Any]) -> str:
+    """Where the facts a claim tests were selected, and that its own mazes lie elsewhere."""
+    return "; ".join(
+        f"{s['fact']} on seeds {s['first']}..{s['last']} ({s['what']}), disjoint from these"
+        for s in claim.get("selection") or []
+    )
+
+
+def multiplicity_text(report: Mapping[str, Any]) -> str:
+    """The multiplicity line: both Holm counts, the family and its errored members."""
+    m = report.get("multiplicity") or {}
+    errored = m.get("errored_in_family", 0)
+    missing = {
+        name: family.get("missing_p_value", 0) for name, family in (m.get("families") or {}).items()
+    }
+    extra = [f"{errored} errored claim test{'s' if errored != 1 else ''} counted as p = 1"]
+    extra += [f"{k} without a {name} p-value (p = 1)" for name, k in missing.items() if k]
+    return (
+        f"{holm_counts_text(report)} (Holm over {m.get('family_size', 0)} claim tests in each "
+        f"direction; {'; '.join(extra)})"
+    )
+
+
+def shared_units_lines(report: Mapping[str, Any]) -> list[str]:
+    """One line per group of claims that share unit seeds, then the note; one line if none."""
+    block = report.get("shared_units") or {}
+    groups = block.get("groups") or []
+    if not groups:
+        return ["No two claims share a unit seed: their verdicts rest on different mazes."]
+    lines = []
+    for g in groups:
+        least = g["min_pairwise_overlap"]
+        pairs = (
+            f"every pair shares at least {least}"
+            if least
+            else "some pairs share none (joined through other claims)"
+        )
+        lines.append(
+            f"{', '.join(g['claims'])}: {len(g['claims'])} claims on {g['distinct_seeds']} "
+            f"distinct seeds, {g['seeds_in_all']} in all of them; {pairs}"
+        )
+    if block.get("note"):
+        lines.append(f"Note: {block['note']}.")
+    return lines

@@ -60,6 +60,8 @@ def _noise(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.nd
         return rng.standard_normal(shape)
     if kind == "t3":
         return rng.standard_t(3, shape)
+    if kind == "skewed":  # centred gamma(4, 1/2): mean 0, SD 1, skewness 1
+        return rng.gamma(4.0, 0.5, shape) - 2.0
     raise ValueError(f"unknown noise {kind!r}")
 
 
@@ -275,6 +277,20 @@ def calibration_table(experiments: int = 4000, seed: int = 0, alpha: float = 0.0
         "paired_t",
         simulate_paired(rng, experiments, n, 0.0, alpha=alpha),
         simulate_paired(rng, experiments, n, dp["paired_t"].effect, alpha=alpha),
+    )
+    nj = dp["paired_johnson"].n
+    row(
+        "paired_johnson",
+        simulate_paired(rng, experiments, nj, 0.0, test="johnson", noise="skewed", alpha=alpha),
+        simulate_paired(
+            rng,
+            experiments,
+            nj,
+            dp["paired_johnson"].effect,
+            test="johnson",
+            noise="skewed",
+            alpha=alpha,
+        ),
     )
     row(
         "wilcoxon",

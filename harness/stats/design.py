@@ -59,6 +59,12 @@ DESIGN_POINTS: dict[str, DesignPoint] = {
     for p in (
         DesignPoint("paired_t", "normal differences, mean 0.3 SD above the threshold", 100, 0.3),
         DesignPoint(
+            "paired_johnson",
+            "skewed differences (centred gamma, skewness 1), mean 0.4 SD above the threshold",
+            60,
+            0.4,
+        ),
+        DesignPoint(
             "wilcoxon",
             "t(3) differences, centre 0.35 scale units above the threshold",
             100,

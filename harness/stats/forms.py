@@ -27,7 +27,7 @@ from harness.stats.association import association
 from harness.stats.conjunction import all_of, ordering
 from harness.stats.equivalence import equivalence
 from harness.stats.magnitude import magnitude_below
-from harness.stats.paired import paired_difference
+from harness.stats.paired import DEFAULT_TEST, paired_difference
 from harness.stats.proportion import accuracy_vs_base_rate, proportion
 from harness.stats.ratio import ratio
 from harness.stats.sampling import VALUE
@@ -64,7 +64,7 @@ class PairedDifference:
     _: KW_ONLY
     threshold: float = 0.0
     alternative: str = "greater"
-    test: str = "t"
+    test: str = DEFAULT_TEST
     margin: float | tuple[float, float] | None = None
     relative: float = 0.0
     label: str = ""
@@ -187,7 +187,7 @@ class Ratio:
     _: KW_ONLY
     threshold: float = 1.0
     alternative: str = "greater"
-    test: str = "t"
+    test: str = DEFAULT_TEST
     label: str = ""
 
     def evaluate(self, values: Values, alpha: float) -> Result:
@@ -215,6 +215,7 @@ class Trend:
     per_unit: str = "slope"
     level_name: str = "level"
     label: str = ""
+    test: str = DEFAULT_TEST
 
     def evaluate(self, values: Values, alpha: float) -> Result:
         levels = values[self.levels] if isinstance(self.levels, str) else list(self.levels)
@@ -228,6 +229,7 @@ class Trend:
             name=self.column or VALUE,
             level_name=self.level_name,
             label=self.label,
+            test=self.test,
         )
 
 
@@ -261,7 +263,7 @@ class Ordering:
     columns: tuple[str, ...]
     alternative: str = "greater"
     threshold: float = 0.0
-    test: str = "t"
+    test: str = DEFAULT_TEST
     label: str = ""
 
     def __init__(
@@ -269,7 +271,7 @@ class Ordering:
         *columns: str,
         alternative: str = "greater",
         threshold: float = 0.0,
-        test: str = "t",
+        test: str = DEFAULT_TEST,
         label: str = "",
     ) -> None:
         for name, value in zip(

@@ -23,15 +23,18 @@ allowance, and the interval is that of the mean magnitude relative to it.
 
 from __future__ import annotations
 
-import warnings
 from functools import partial
 
 import numpy as np
-from scipy import stats
 
 from harness.stats.effects import paired_effects
 from harness.stats.errors import StatsInputError
-from harness.stats.onesample import constant_sample_pvalues, t_statistic
+from harness.stats.onesample import (
+    johnson_interval,
+    johnson_pvalues,
+    johnson_statistic,
+    t_statistic,
+)
 from harness.stats.paired import SIGN_TEST
 from harness.stats.result import EquivalenceResult, decision, interval_level
 from harness.stats.validation import as_sample, check_alpha, check_finite_number, is_constant
@@ -39,58 +42,6 @@ from harness.stats.validation import as_sample, check_alpha, check_finite_number
 TEST_NAME = (
     "one-sided t test of the mean magnitude against the margin (Johnson's skewness correction)"
 )
-
-
-def johnson_statistic(x: np.ndarray, mu0: float | np.ndarray) -> np.ndarray:
-    """Skewness-corrected t of 'mean(x) = mu0' along the last axis, t(n - 1) under the null:
-    Johnson's (1978) correction ``t + g/(6 sqrt n) + g t^2/(3 sqrt n)`` with Hall's (1992)
-    cubic term ``g^2 t^3 / (27 n)``, which makes it monotone in ``t`` (its derivative is
-    ``(1 + g t / (3 sqrt n))^2``); ``t`` is the plain one-sample t, ``g`` the sample skewness."""
-    x = np.asarray(x, dtype=float)
-    n = x.shape[-1]
-    sd = x.std(axis=-1, ddof=1)
-    # nearly constant samples (constant ones are handled by the caller) make scipy warn
-    # about precision in the moments; the correction then matters little
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        t = (x.mean(axis=-1) - mu0) / (sd / np.sqrt(n))
-        a = np.nan_to_num(stats.skew(x, axis=-1)) / (3 * np.sqrt(n))
-        # a constant sample's t is infinite (0 x inf here); the caller replaces its p-value
-        return t + a / 2 + a * t**2 + a**2 * t**3 / 3
-
-
-def johnson_pvalues(x: np.ndarray, mu0: float | np.ndarray, alternative: str) -> np.ndarray:
-    """One-sided p-values of Johnson's corrected t ('less' or 'greater'); constant samples
-    get the exact sign test (:func:`harness.stats.onesample.constant_sample_pvalues`)."""
-    x = np.asarray(x, dtype=float)
-    t = johnson_statistic(x, mu0)
-    df = x.shape[-1] - 1
-    p = stats.t.cdf(t, df) if alternative == "less" else stats.t.sf(t, df)
-    const = is_constant(x)
-    if np.any(const):
-        p = np.where(const, constant_sample_pvalues(x, mu0, alternative), p)
-    return np.asarray(p, dtype=float)
-
-
-def johnson_interval(x: np.ndarray, confidence_level: float) -> tuple[float, float]:
-    """The two-sided interval of the mean that inverts the two one-sided corrected tests
-    (the statistic is monotone in the hypothesized mean, so bisection finds each end)."""
-    x = np.asarray(x, dtype=float)
-    if is_constant(x):
-        return float(x.mean()), float(x.mean())
-    tail = (1.0 - confidence_level) / 2.0
-    mean = float(x.mean())
-    reach = 50 * float(x.std(ddof=1)) / np.sqrt(x.size) + 1e-12
-
-    def bound(alternative: str, inside: float, outside: float) -> float:
-        for _ in range(80):
-            mid = (inside + outside) / 2
-            p = float(johnson_pvalues(x, mid, alternative))
-            inside, outside = (inside, mid) if p < tail else (mid, outside)
-        return (inside + outside) / 2
-
-    low = bound("greater", mean + reach, mean - reach)
-    return float(low), float(bound("less", mean - reach, mean + reach))
 
 
 def allowances(

@@ -4,8 +4,10 @@ The claim is ``effect > threshold`` (``alternative='greater'``), ``effect < thre
 (``'less'``) or ``effect != threshold`` (``'two-sided'``). ``threshold`` is the smallest
 effect the claim asserts: with the default 0 a true effect of exactly 0 sits on the edge and
 is rarely refuted; give a positive threshold (a minimal meaningful drop) when "no effect at
-all" should be refutable. Tests: scipy's one-sample t on the differences (default) or the
-Wilcoxon signed-rank test (Hodges-Lehmann estimate, test-inverted interval).
+all" should be refutable. Tests: scipy's one-sample t on the differences (``t``, the default
+of this function), its skewness-corrected form (``johnson``, the default of the verdict
+forms; :mod:`harness.stats.onesample` says why) or the Wilcoxon signed-rank test
+(Hodges-Lehmann estimate, test-inverted interval).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import ClassVar
 import numpy as np
 
 from harness.stats.effects import paired_effects
-from harness.stats.onesample import t_interval, t_pvalues, t_statistic
+from harness.stats.onesample import (
+    johnson_interval,
+    johnson_pvalues,
+    johnson_statistic,
+    t_interval,
+    t_pvalues,
+    t_statistic,
+)
 from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.signed_rank import (
     hodges_lehmann,
@@ -34,8 +43,16 @@ from harness.stats.validation import (
     paired_differences,
 )
 
-TESTS = ("t", "wilcoxon")
-TEST_NAMES = {"t": "paired t test", "wilcoxon": "Wilcoxon signed-rank test"}
+TESTS = ("t", "johnson", "wilcoxon")
+TEST_NAMES = {
+    "t": "paired t test",
+    "johnson": "paired t test, skewness-corrected (Johnson-Hall)",
+    "wilcoxon": "Wilcoxon signed-rank test",
+}
+#: Tests whose estimate is the mean (the others estimate a pseudo-median).
+MEAN_TESTS = ("t", "johnson")
+#: What the verdict forms use: per-maze effects are skewed (harness.stats.onesample).
+DEFAULT_TEST = "johnson"
 #: What a constant sample is tested with instead (:mod:`harness.stats.onesample`).
 SIGN_TEST = "exact sign test (every unit has the same value)"
 _OPPOSITE = {"greater": "less", "less": "greater"}
@@ -51,7 +68,7 @@ class DifferenceResult(DirectionalResult):
 def _pfun(test: str):
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}, got {test!r}")
-    return t_pvalues if test == "t" else signed_rank_pvalues
+    return {"t": t_pvalues, "johnson": johnson_pvalues, "wilcoxon": signed_rank_pvalues}[test]
 
 
 def difference_pvalues(
@@ -104,13 +121,17 @@ def paired_difference(
     d = paired_differences(x, y, names)
     p_support, p_refute = difference_pvalues(d, threshold, alternative, test, bounds)
     level = interval_level(alpha, alternative)
-    what = "mean" if test == "t" else "Hodges-Lehmann pseudo-median"
+    what = "mean" if test in MEAN_TESTS else "Hodges-Lehmann pseudo-median"
     estimate_name = f"{what} of {names[0]}" if y is None else f"{what} difference"
-    if test == "t":
+    if test in MEAN_TESTS:
         estimate = float(np.mean(d))
-        interval_fn = partial(t_interval, d)
+        interval_fn = partial(t_interval if test == "t" else johnson_interval, d)
         statistic, df = t_statistic(d, threshold)
+        if test == "johnson" and not is_constant(d):
+            statistic = float(johnson_statistic(d, threshold))
         other = {"wilcoxon": _secondary(d, threshold, alternative, "wilcoxon")}
+        if test == "johnson":
+            other["paired_t"] = _secondary(d, threshold, alternative, "t")
     else:
         estimate = hodges_lehmann(d)
         interval_fn = partial(signed_rank_interval, d)

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from harness.stats.errors import StatsInputError
-from harness.stats.paired import paired_difference
+from harness.stats.paired import MEAN_TESTS, paired_difference
 from harness.stats.result import DirectionalResult
 from harness.stats.validation import as_sample, check_finite_number
 
@@ -64,7 +64,7 @@ def ratio(
         names=(f"log {names[0]}", f"log {names[1]}"),
     )
     ci = (math.exp(log_result.ci[0]), math.exp(log_result.ci[1]))
-    what = "geometric mean ratio" if test == "t" else "Hodges-Lehmann ratio"
+    what = "geometric mean ratio" if test in MEAN_TESTS else "Hodges-Lehmann ratio"
     name = f"{what} {names[0]} / {names[1]}"
     log_interval = log_result.interval_fn
     assert log_interval is not None

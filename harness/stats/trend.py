@@ -25,14 +25,15 @@ from scipy import stats
 
 from harness.stats.effects import cohen_dz, fraction_moved
 from harness.stats.errors import StatsInputError
-from harness.stats.onesample import t_interval, t_statistic
-from harness.stats.paired import difference_pvalues
+from harness.stats.onesample import johnson_interval, johnson_statistic, t_interval, t_statistic
+from harness.stats.paired import MEAN_TESTS, difference_pvalues
 from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.validation import (
     MIN_UNITS,
     check_alpha,
     check_alternative,
     check_finite_number,
+    is_constant,
 )
 
 PER_UNIT = ("slope", "spearman")
@@ -156,6 +157,7 @@ def trend(
     name: str = "value",
     level_name: str = "level",
     label: str = "",
+    test: str = "t",
 ) -> TrendResult:
     """Test 'value falls (``less``) / rises (``greater``) with level' over units.
 
@@ -169,10 +171,14 @@ def trend(
         raise ValueError(f"per_unit must be one of {PER_UNIT}, got {per_unit!r}")
     v, lv = _check_matrix(values, levels)
     u = unit_trends(v, lv, per_unit)
-    p_support, p_refute = (float(p) for p in difference_pvalues(u, threshold, alternative))
+    if test not in MEAN_TESTS:
+        raise ValueError(f"a trend is tested with one of {MEAN_TESTS}, got {test!r}")
+    p_support, p_refute = (float(p) for p in difference_pvalues(u, threshold, alternative, test))
     level = interval_level(alpha, alternative)
-    interval_fn = partial(t_interval, u)
+    interval_fn = partial(t_interval if test == "t" else johnson_interval, u)
     statistic, df = t_statistic(u, threshold)
+    if test == "johnson" and not is_constant(u):
+        statistic = float(johnson_statistic(u, threshold))
     direction = alternative if alternative != "two-sided" else "greater"
     secondary: dict[str, Any] = {}
     page = _page(v, lv, alternative)
@@ -188,7 +194,7 @@ def trend(
         effects["levels"] = lv[0].tolist()
         effects["mean_by_level"] = v.mean(axis=0).tolist()
     return TrendResult(
-        test="t test on per-unit trends",
+        test="t test on per-unit trends" + (", skewness-corrected" if test == "johnson" else ""),
         alternative=alternative,
         statistic=statistic,
         df=df,
