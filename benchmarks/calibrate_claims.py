@@ -9,8 +9,11 @@ or margin, at the effect the budget's n was sized to detect (power 0.8), and at 
 mechanism absent). The claim's real test function measures the pool once per policy; each
 replicate sample of n units is decided by the claim's own form, fixed-size and sequential
 (harness/claim/calibrate.py explains the design). Bounds: false "supported" and false
-"refuted" <= alpha + 3 SE at the boundary (and false verdicts at zero), power >= 0.8 - 3 SE
-at the alternative. A rate outside its bound makes the script exit 1.
+"refuted" <= alpha + 3 SE at the boundary (and false verdicts at zero) at every budget;
+power >= 0.8 - 3 SE at the alternative at the default budget, whose n is the profile's
+design. The quick budget is 0.3 x that n for smoke runs: its power is reported, with the n
+that would reach 0.8 where it falls short, but not bounded. A rate outside its bound makes
+the script exit 1.
 
 The last three lines are ``claims_false_supported_max=``, ``claims_false_refuted_max=`` and
 ``claims_power_min=`` (over the claims, budgets and fixed/sequential modes it ran).

@@ -111,6 +111,8 @@ def test_cv1_calibrated_end_to_end_stays_within_its_bounds(profile):
     assert alt.true_effect > boundary.boundary + 0.5 * detectable_effect(alt.n, 0.05) * 0.1
     failed = [(p.point, p.failed) for p in points if p.failed]
     assert not failed, failed
+    # the t design's detectable effect is detected (CV1's per-maze drops are not too skewed)
+    assert alt.fixed.supported >= 0.8 - 3 * math.sqrt(0.8 * 0.2 / 200)
     # at the boundary both errors occur (the test is not trivially conservative)
     assert boundary.fixed.supported > 0 and boundary.fixed.refuted > 0
 
@@ -126,5 +128,5 @@ def test_a_target_out_of_reach_is_a_calibration_error(profile):
     )
     cal = Calibrator(case, profile, pool_units=24, log=lambda _: None)
     with pytest.raises(CalibrationError, match="does not reach the target"):
-        cal.solve(lambda e: e.boundary, tolerance=1e-6)
+        cal.solve(lambda run: cal.effect(run).distance, tolerance=1e-6)
     assert math.isfinite(cal.effect(next(iter(cal.runs.values()))).estimate)
