@@ -19,8 +19,10 @@ Design, per claim (a :class:`CalibrationCase`):
   and held-out sets), each decided by the claim's own form through a fresh Measurement,
   fixed-size and ``--sequential``.
 * **Alternative.** The effect the budget's ``n`` detects with power 0.8 by the nominal t
-  design (statsmodels ``TTestPower``) at the per-unit spread seen at the boundary: the
-  profile's ``n`` is judged by the effect it was sized to detect.
+  design (statsmodels ``TTestPower``), in the per-unit spread at that effect; for a
+  conjunction, every part that far inside its region (the weakest part sets the power). The
+  profile's ``n`` is judged by the effect it was sized to detect; power is bounded at the
+  budgets in :data:`POWER_BUDGETS` and reported at the quick one.
 """
 
 from __future__ import annotations
