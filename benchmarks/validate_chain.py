@@ -65,6 +65,7 @@ from scipy.stats import binomtest, norm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.behavior.chain import EpisodeOutcome, episode_outcome, top_right_region
+from harness.behavior.compare import total_variation
 from harness.behavior.forward import Runner, plain_runner, probs5_from_logits
 from harness.behavior.rollout import SampledEpisodes, sample_episodes
 from harness.behavior.vfield import VectorField, vector_fields
@@ -154,7 +155,7 @@ def stochasticity(fields: dict[bool, VectorField]) -> tuple[np.ndarray, np.ndarr
 
 def facing_tv(fields: dict[bool, VectorField]) -> np.ndarray:
     """Per cell: total variation between the two facings' move distributions."""
-    return 0.5 * np.abs(fields[False].probs - fields[True].probs).sum(1)
+    return total_variation(fields[False], fields[True])
 
 
 @dataclass(frozen=True)

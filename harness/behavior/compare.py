@@ -38,12 +38,19 @@ def average_change(a: VectorField, b: VectorField, cells: Iterable[Cell] | None 
     return float(np.linalg.norm(pa - pb) / len(pa) / 2)
 
 
+def total_variation(
+    a: VectorField, b: VectorField, cells: Iterable[Cell] | None = None
+) -> np.ndarray:
+    """Per cell: the total variation distance between the two 5-way distributions."""
+    pa, pb = _aligned(a, b, cells)
+    return 0.5 * np.abs(pa - pb).sum(1)
+
+
 def mean_total_variation(
     a: VectorField, b: VectorField, cells: Iterable[Cell] | None = None
 ) -> float:
     """Mean over cells of the total variation distance between the two 5-way distributions."""
-    pa, pb = _aligned(a, b, cells)
-    return float(0.5 * np.abs(pa - pb).sum(1).mean())
+    return float(total_variation(a, b, cells).mean())
 
 
 def off_path_cells(maze: Maze, margin: int = 1) -> list[Cell]:

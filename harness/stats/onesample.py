@@ -18,6 +18,8 @@ in 12 % (0.06) at a sequential run's first look of 10 (``benchmarks/calibrate_cl
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from scipy import stats
@@ -128,6 +130,19 @@ def johnson_interval(x: np.ndarray, confidence_level: float) -> tuple[float, flo
         return float((np.cbrt(1.0 + 3.0 * a * (target - a / 2)) - 1.0) / a)
 
     return mean - t_at(q) * se, mean - t_at(-q) * se
+
+
+def mean_test(
+    d: np.ndarray, popmean: float, test: str
+) -> tuple[float, float, Callable[[float], tuple[float, float]]]:
+    """(statistic, df, interval function) of the one-sample mean test ``t`` or ``johnson``
+    (skewness-corrected); a constant sample keeps the plain t's +-inf or 0."""
+    statistic, df = t_statistic(d, popmean)
+    if test == "t":
+        return statistic, df, partial(t_interval, d)
+    if not is_constant(d):
+        statistic = float(johnson_statistic(d, popmean))
+    return statistic, df, partial(johnson_interval, d)
 
 
 def t_interval(d: np.ndarray, confidence_level: float) -> tuple[float, float]:

@@ -19,14 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from harness.stats.effects import paired_effects
-from harness.stats.onesample import (
-    johnson_interval,
-    johnson_pvalues,
-    johnson_statistic,
-    t_interval,
-    t_pvalues,
-    t_statistic,
-)
+from harness.stats.onesample import johnson_pvalues, mean_test, t_pvalues
 from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.signed_rank import (
     hodges_lehmann,
@@ -125,10 +118,7 @@ def paired_difference(
     estimate_name = f"{what} of {names[0]}" if y is None else f"{what} difference"
     if test in MEAN_TESTS:
         estimate = float(np.mean(d))
-        interval_fn = partial(t_interval if test == "t" else johnson_interval, d)
-        statistic, df = t_statistic(d, threshold)
-        if test == "johnson" and not is_constant(d):
-            statistic = float(johnson_statistic(d, threshold))
+        statistic, df, interval_fn = mean_test(d, threshold, test)
         other = {"wilcoxon": _secondary(d, threshold, alternative, "wilcoxon")}
         if test == "johnson":
             other["paired_t"] = _secondary(d, threshold, alternative, "t")

@@ -17,7 +17,6 @@ correlation 0 (no monotone association). For one level per unit (e.g. maze size)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +24,7 @@ from scipy import stats
 
 from harness.stats.effects import cohen_dz, fraction_moved
 from harness.stats.errors import StatsInputError
-from harness.stats.onesample import johnson_interval, johnson_statistic, t_interval, t_statistic
+from harness.stats.onesample import mean_test
 from harness.stats.paired import MEAN_TESTS, difference_pvalues
 from harness.stats.result import DirectionalResult, decision, interval_level
 from harness.stats.validation import (
@@ -33,7 +32,6 @@ from harness.stats.validation import (
     check_alpha,
     check_alternative,
     check_finite_number,
-    is_constant,
 )
 
 PER_UNIT = ("slope", "spearman")
@@ -175,10 +173,7 @@ def trend(
         raise ValueError(f"a trend is tested with one of {MEAN_TESTS}, got {test!r}")
     p_support, p_refute = (float(p) for p in difference_pvalues(u, threshold, alternative, test))
     level = interval_level(alpha, alternative)
-    interval_fn = partial(t_interval if test == "t" else johnson_interval, u)
-    statistic, df = t_statistic(u, threshold)
-    if test == "johnson" and not is_constant(u):
-        statistic = float(johnson_statistic(u, threshold))
+    statistic, df, interval_fn = mean_test(u, threshold, test)
     direction = alternative if alternative != "two-sided" else "greater"
     secondary: dict[str, Any] = {}
     page = _page(v, lv, alternative)
