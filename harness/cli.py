@@ -4,6 +4,11 @@ Adding a subcommand (``train``, ``evaluate``, ``discover-channels``, ...): write
 with ``add_arguments(parser)`` and ``run(args) -> int`` (exit code) and add one
 :class:`Command` line to :data:`COMMANDS`. Modules are imported only when their command is
 built into the parser, and heavy imports belong inside ``run`` so ``--help`` stays fast.
+
+Bad input ends like a pytest usage error: argparse refuses malformed or out-of-range values
+(``type=`` validators from :mod:`harness.cli_types`), and a typed bad-input error raised by a
+command (:mod:`harness.errors`) becomes one line on stderr and exit status 2. Any other
+exception is a bug and keeps its traceback. Commands keep their own exit codes otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from harness.errors import is_user_error
+
+PROG = "python -m harness"
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ COMMANDS: tuple[Command, ...] = (
 
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m harness",
+        prog=PROG,
         description="maze-claims: interpretability claims about procgen maze policies",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -56,6 +66,22 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
-    return int(args._run(args))
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None, commands: Sequence[Command] = COMMANDS) -> int:
+    """Run one command; its exit code, 2 for bad input, 130 when interrupted."""
+    args = build_parser(commands).parse_args(sys.argv[1:] if argv is None else list(argv))
+    where = f"{PROG} {args.command}"
+    try:
+        return int(args._run(args))
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE

@@ -7,6 +7,12 @@ then acts as a fast function ``output -> new output``. They are applied by
 :func:`harness.hooks.intervening` (forward hooks, nothing copied); a list applies in order,
 and several at one layer compose in that order.
 
+Values are checked when an intervention is built, not when it is installed: NaN or
+infinite data (vectors, maps, means, directions, coefficients, clamps) raises
+:class:`NonFiniteValueError` -- it would make every probability NaN -- and a float or bool
+channel, a string coefficient or a bool cell raises :class:`InterventionTypeError` rather
+than being coerced.
+
 Shapes: a layer's *per-example shape* is its output shape without the batch dimension,
 e.g. (32, 16, 16) for ``embedder.block2.res1.resadd_out`` at scale 1. Channel indices
 address dimension 0 of it, cells ``(i, j)`` address (row, column) of the spatial map.
@@ -16,6 +22,7 @@ Tensors given "per example" carry a leading batch dimension that must match the 
 from __future__ import annotations
 
 import hashlib
+import math
 import numbers
 import operator
 from abc import ABC, abstractmethod
@@ -23,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
 import torch
 
 Apply = Callable[[torch.Tensor], torch.Tensor]
@@ -52,44 +60,170 @@ class DirectionError(InterventionError):
     """A channel-space direction that is zero or not finite: nothing to project out."""
 
 
+class NonFiniteValueError(InterventionError):
+    """A NaN or infinite vector, map, coefficient or clamp value. It is refused when the
+    intervention is built: applied, it would silently turn every probability into NaN."""
+
+
+class NonFiniteDirectionError(NonFiniteValueError, DirectionError):
+    """A direction with NaN or infinite entries (caught as either parent)."""
+
+
+class InterventionTypeError(InterventionError, TypeError):
+    """An argument of the wrong type (a float or bool channel, a string coefficient) that
+    would otherwise be coerced silently into something the caller did not mean."""
+
+
 # --------------------------------------------------------------------------- helpers
-def _as_tensor(value: Any, what: str) -> torch.Tensor:
-    t = torch.as_tensor(value)
+FINITE_HINT = "interventions take finite values"
+
+
+def _who(iv: Intervention) -> str:
+    """How an error names the intervention: its class, its data's name and its layer."""
+    name = getattr(iv, "name", None)
+    return f"{type(iv).__name__}{f' {name}' if name else ''} @ {iv.layer}"
+
+
+def _is_bool(x: Any) -> bool:
+    if isinstance(x, torch.Tensor):
+        return x.dtype == torch.bool
+    if isinstance(x, np.ndarray):
+        return x.dtype == np.bool_
+    return isinstance(x, bool | np.bool_)
+
+
+def _as_tensor(value: Any, what: str, who: str = "") -> torch.Tensor:
+    prefix = f"{who}: " if who else ""
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, torch.Tensor) for v in value)
+    ):
+        # a list of maps (one per channel or example): torch.as_tensor refuses it
+        try:
+            value = torch.stack(value)
+        except RuntimeError:
+            shapes = [tuple(v.shape) for v in value]
+            raise InterventionShapeError(
+                f"{prefix}{what} is a list of tensors of different shapes or devices {shapes}; "
+                "pass tensors of one shape on one device"
+            ) from None
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise InterventionTypeError(
+            f"{prefix}{what} must be a numeric tensor or array, got {type(value).__name__} "
+            f"{value!r:.80} ({e})"
+        ) from None
     if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.bool)):
-        raise InterventionError(f"{what} must be numeric, got dtype {t.dtype}")
+        raise InterventionTypeError(f"{prefix}{what} must be numeric, got dtype {t.dtype}")
     # an owned copy: later in-place edits of the caller's tensor cannot leak in
     return t.detach().to(torch.float32).clone().contiguous()
 
 
-def _as_channels(channels: int | Iterable[int]) -> tuple[int, ...]:
-    if isinstance(channels, bool):
-        raise InterventionError("channels must be ints, got a bool")
-    items = (channels,) if isinstance(channels, int) else tuple(channels)
-    out = []
-    for c in items:
-        try:
-            if isinstance(c, bool):
-                raise TypeError
-            out.append(operator.index(c))
-        except TypeError:
-            raise InterventionError(f"channel indices must be ints, got {c!r}") from None
+def _first_bad(t: torch.Tensor) -> str:
+    """How many entries are not finite and where the first one is (error path only)."""
+    bad = ~torch.isfinite(t)
+    count = int(bad.sum())
+    first = tuple(int(i) for i in bad.nonzero()[0].tolist())
+    value = float(t[first])
+    return f"{count} non-finite entr{'y' if count == 1 else 'ies'} (first {value} at index {first})"
+
+
+def _surely_finite(t: torch.Tensor) -> torch.Tensor:
+    """A 0-d bool on ``t``'s device, True only if every entry is finite.
+
+    A NaN or infinite entry makes the sum NaN or infinite, so one sum rules them out: a
+    single reduction with no temporary, ~50x faster on the CPU than
+    ``torch.isfinite(t).all()``, which allocates a mask. False can also mean the sum
+    overflowed; callers then confirm with the exact check."""
+    return torch.isfinite(t.sum())
+
+
+def check_finite(
+    t: torch.Tensor, what: str, who: str, error: type[NonFiniteValueError] = NonFiniteValueError
+) -> torch.Tensor:
+    """``t`` if every entry is finite, else a :class:`NonFiniteValueError` saying where.
+
+    One device-side reduction and one host sync on the happy path; the position of the
+    first bad entry is only computed when raising. Meta tensors have no values to check.
+    """
+    if t.device.type == "meta" or bool(_surely_finite(t)) or bool(torch.isfinite(t).all()):
+        return t
+    raise error(f"{who}: {what} has {_first_bad(t)}; {FINITE_HINT}")
+
+
+def _as_real(value: Any, what: str, who: str) -> float:
+    """A finite Python float from a real number (or a 0-d tensor or array holding one).
+
+    ``float()`` alone would also take ``"0.5"``, ``True`` and ``nan``; those are errors."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item") and not _is_bool(value):
+        value = value.item()
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        raise InterventionTypeError(
+            f"{who}: {what} must be a real number, got {value!r} ({type(value).__name__}); "
+            f"pass a float such as {what.split('[')[0]}=1.0"
+        )
+    x = float(value)
+    if not math.isfinite(x):
+        raise NonFiniteValueError(f"{who}: {what} is {x}; {FINITE_HINT}")
+    return x
+
+
+def _as_channel(c: Any, who: str) -> int:
+    try:
+        if _is_bool(c):
+            raise TypeError
+        return operator.index(c)
+    except TypeError:
+        hint = ""
+        if isinstance(c, numbers.Real) and not _is_bool(c) and float(c).is_integer():
+            hint = f" such as {int(c)}"
+        raise InterventionTypeError(
+            f"{who}: channel indices must be ints, got {c!r} ({type(c).__name__}); "
+            f"pass integer channel numbers{hint}"
+        ) from None
+
+
+def _as_channels(channels: Any, who: str) -> tuple[int, ...]:
+    if isinstance(channels, str | bytes):
+        raise InterventionTypeError(
+            f"{who}: channels must be an int or a list of ints, got the string {channels!r}"
+        )
+    single = getattr(channels, "ndim", None) == 0 or not isinstance(channels, Iterable)
+    out = tuple(_as_channel(c, who) for c in ((channels,) if single else channels))
     if not out:
-        raise InterventionError("an intervention needs at least one channel")
-    return tuple(out)
+        raise InterventionError(f"{who}: an intervention needs at least one channel")
+    return out
 
 
-def _as_cells(cell: Any) -> tuple[tuple[int, int], ...] | tuple[int, int]:
+def _as_cells(cell: Any, who: str = "") -> tuple[tuple[int, int], ...] | tuple[int, int]:
     """One ``(i, j)`` or a sequence of per-example cells (an (N, 2) array-like)."""
-    t = torch.as_tensor(cell)
+    prefix = f"{who}: " if who else ""
+    try:
+        t = torch.as_tensor(cell)
+    except (TypeError, ValueError, RuntimeError):
+        raise InterventionTypeError(
+            f"{prefix}a cell is a (row, col) pair of ints or an (N, 2) list of them, "
+            f"got {cell!r:.80}"
+        ) from None
+    if t.dtype == torch.bool:
+        raise InterventionTypeError(
+            f"{prefix}cells must be int (row, col) pairs, got bools {cell!r}"
+        )
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):  # a few CPU numbers
+        raise NonFiniteValueError(f"{prefix}cell has {_first_bad(t)}; {FINITE_HINT}")
     if t.is_floating_point():
         if not torch.equal(t, t.round()):
-            raise InterventionError(f"cells must be integer (row, col) pairs, got {cell!r}")
+            raise InterventionError(f"{prefix}cells must be integer (row, col) pairs, got {cell!r}")
         t = t.long()
     if t.ndim == 1 and t.numel() == 2:
         return (int(t[0]), int(t[1]))
     if t.ndim == 2 and t.shape[1] == 2:
         return tuple((int(a), int(b)) for a, b in t.tolist())
-    raise InterventionError(f"a cell is a (row, col) pair or an (N, 2) list of pairs, got {cell!r}")
+    raise InterventionError(
+        f"{prefix}a cell is a (row, col) pair or an (N, 2) list of pairs, got {cell!r}"
+    )
 
 
 def _per_example_cells(cells: Any) -> bool:
@@ -278,6 +412,14 @@ class Intervention(ABC):
         return replace(self, **changes) if changes else self
 
 
+def _trusted(cls: type[Intervention], **values: Any) -> Any:
+    """An instance of ``cls`` from values that an instance already validated and owns."""
+    iv = object.__new__(cls)
+    for k, v in values.items():
+        object.__setattr__(iv, k, v)
+    return iv
+
+
 # --------------------------------------------------------------------------- kinds
 @dataclass(frozen=True, eq=False, repr=False)
 class AddVector(Intervention):
@@ -292,8 +434,10 @@ class AddVector(Intervention):
     name: str = "vector"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "vector", _as_tensor(self.vector, "vector"))
-        object.__setattr__(self, "coeff", float(self.coeff))
+        who = _who(self)
+        vector = check_finite(_as_tensor(self.vector, "vector", who), "vector", who)
+        object.__setattr__(self, "vector", vector)
+        object.__setattr__(self, "coeff", _as_real(self.coeff, "coeff", who))
 
     def describe(self) -> str:
         return f"add {_fmt_number(self.coeff)} x {self.name} @ {self.layer}"
@@ -328,15 +472,18 @@ class SetCell(Intervention):
     value: Any
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_channels(self.channels))
-        object.__setattr__(self, "cell", _as_cells(self.cell))
+        who = _who(self)
+        object.__setattr__(self, "channels", _as_channels(self.channels, who))
+        object.__setattr__(self, "cell", _as_cells(self.cell, who))
         value = self.value
-        if isinstance(value, torch.Tensor) and value.ndim == 0:
-            value = value.item()
-        if isinstance(value, numbers.Real):
-            value = float(value)
+        if (
+            isinstance(value, str | bytes)
+            or not isinstance(value, Iterable)
+            or getattr(value, "ndim", None) == 0
+        ):
+            value = _as_real(value, "value", who)
         else:
-            value = tuple(float(v) for v in value)
+            value = tuple(_as_real(v, f"value[{i}]", who) for i, v in enumerate(value))
             if len(value) != len(self.channels):
                 raise InterventionShapeError(
                     f"{len(value)} values for {len(self.channels)} channels {list(self.channels)}"
@@ -378,7 +525,7 @@ class ZeroChannels(Intervention):
     channels: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_channels(self.channels))
+        object.__setattr__(self, "channels", _as_channels(self.channels, _who(self)))
 
     def describe(self) -> str:
         return f"zero channels {list(self.channels)} @ {self.layer}"
@@ -396,8 +543,10 @@ class MeanAblateChannels(Intervention):
     means: torch.Tensor
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_channels(self.channels))
-        object.__setattr__(self, "means", _as_tensor(self.means, "means"))
+        who = _who(self)
+        object.__setattr__(self, "channels", _as_channels(self.channels, who))
+        means = check_finite(_as_tensor(self.means, "means", who), "means", who)
+        object.__setattr__(self, "means", means)
 
     def describe(self) -> str:
         return f"mean-ablate channels {list(self.channels)} @ {self.layer}"
@@ -429,8 +578,9 @@ class ScaleChannels(Intervention):
     factor: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_channels(self.channels))
-        object.__setattr__(self, "factor", float(self.factor))
+        who = _who(self)
+        object.__setattr__(self, "channels", _as_channels(self.channels, who))
+        object.__setattr__(self, "factor", _as_real(self.factor, "factor", who))
 
     def describe(self) -> str:
         return f"scale channels {list(self.channels)} by {_fmt_number(self.factor)} @ {self.layer}"
@@ -459,8 +609,10 @@ class ReplaceChannels(Intervention):
     name: str = "maps"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_channels(self.channels))
-        object.__setattr__(self, "maps", _as_tensor(self.maps, "maps"))
+        who = _who(self)
+        object.__setattr__(self, "channels", _as_channels(self.channels, who))
+        maps = check_finite(_as_tensor(self.maps, "maps", who), "maps", who)
+        object.__setattr__(self, "maps", maps)
 
     def describe(self) -> str:
         return f"replace channels {list(self.channels)} with {self.name} @ {self.layer}"
@@ -496,10 +648,11 @@ class ReplaceChannelMapExceptCell(Intervention):
     cell_value: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_channels(self.channels))
-        object.__setattr__(self, "cell", _as_cells(self.cell))
-        object.__setattr__(self, "background", float(self.background))
-        object.__setattr__(self, "cell_value", float(self.cell_value))
+        who = _who(self)
+        object.__setattr__(self, "channels", _as_channels(self.channels, who))
+        object.__setattr__(self, "cell", _as_cells(self.cell, who))
+        object.__setattr__(self, "background", _as_real(self.background, "background", who))
+        object.__setattr__(self, "cell_value", _as_real(self.cell_value, "cell_value", who))
 
     def describe(self) -> str:
         return (
@@ -530,15 +683,22 @@ class AddVectors(Intervention):
     ) -> None:
         if not vectors:
             raise InterventionError("AddVectors needs at least one layer")
-        frozen = {str(k): _as_tensor(v, f"vector at {k}") for k, v in vectors.items()}
-        object.__setattr__(self, "layer", f"{len(frozen)} layers")
-        object.__setattr__(self, "vectors", frozen)
-        object.__setattr__(self, "coeff", float(coeff))
+        object.__setattr__(self, "layer", f"{len(vectors)} layers")
         object.__setattr__(self, "name", name)
+        who = _who(self)
+        frozen = {
+            str(k): check_finite(_as_tensor(v, f"vector at {k}", who), f"vector at {k}", who)
+            for k, v in vectors.items()
+        }
+        object.__setattr__(self, "vectors", frozen)
+        object.__setattr__(self, "coeff", _as_real(coeff, "coeff", who))
 
     def parts(self) -> tuple[Intervention, ...]:
+        # built from checked, owned data: skip AddVector's copy and check (parts() runs
+        # every time the composite is installed)
         return tuple(
-            AddVector(label, v, self.coeff, self.name) for label, v in self.vectors.items()
+            _trusted(AddVector, layer=label, vector=v, coeff=self.coeff, name=self.name)
+            for label, v in self.vectors.items()
         )
 
     def describe(self) -> str:
@@ -577,11 +737,35 @@ def as_direction(direction: object, channels: int, what: str = "direction") -> t
             f"{what} has {u.numel()} entries but the layer has {channels} channels"
         )
     if not torch.isfinite(u).all():
-        raise DirectionError(f"{what} has non-finite entries")
+        raise NonFiniteDirectionError(f"{what} has {_first_bad(u)}; {FINITE_HINT}")
     norm = u.norm()
     if norm == 0:
         raise DirectionError(f"{what} is the zero vector: there is no direction to project out")
     return (u / norm).float()
+
+
+def check_direction(t: torch.Tensor, who: str, what: str = "direction") -> torch.Tensor:
+    """``t`` (a (C,) direction or (batch, C) of them) if finite and nowhere zero.
+
+    One fused device-side reduction on the happy path; the culprit is found only when
+    raising."""
+    rows = t if t.ndim == 2 else t.reshape(1, -1)
+    if t.device.type == "meta" or bool(_surely_finite(t) & rows.ne(0).any(1).all()):
+        return t
+    check_finite(t, what, who, NonFiniteDirectionError)
+    zero = rows.eq(0).all(1)
+    if not bool(zero.any()):
+        return t  # the sum overflowed; every entry is finite and no row is zero
+    if t.ndim == 2:
+        row = int(zero.nonzero()[0])
+        raise DirectionError(
+            f"{who}: {what} row {row} is the zero vector: there is no direction to project "
+            "out; pass non-zero directions"
+        )
+    raise DirectionError(
+        f"{who}: {what} is the zero vector: there is no direction to project out; "
+        "pass a non-zero direction"
+    )
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -595,12 +779,13 @@ class ProjectOut(Intervention):
     name: str = "direction"
 
     def __post_init__(self) -> None:
-        t = torch.as_tensor(self.direction).detach().to(torch.float32).clone()
+        who = _who(self)
+        t = _as_tensor(self.direction, "direction", who)
         if t.ndim not in (1, 2):
             raise InterventionShapeError(
                 f"direction {self.name!r} must be (C,) or (batch, C), got {tuple(t.shape)}"
             )
-        object.__setattr__(self, "direction", t)
+        object.__setattr__(self, "direction", check_direction(t, who))
 
     def describe(self) -> str:
         return f"project {self.name} out @ {self.layer}"
@@ -612,7 +797,15 @@ class ProjectOut(Intervention):
         if d.ndim == 2:
             d = layer.select(d, f"direction {self.name!r}")
         rows = d if d.ndim == 2 else d[None]
-        u = torch.stack([as_direction(r, layer.channels, f"direction {self.name!r}") for r in rows])
+        if rows.shape[1] != layer.channels:
+            raise InterventionShapeError(
+                f"direction {self.name!r} has {rows.shape[1]} entries but the layer has "
+                f"{layer.channels} channels"
+            )
+        # finite and non-zero since construction: normalize every row at once, in float64
+        # on the CPU as :func:`as_direction` does (one copy, not one host sync per row)
+        u64 = rows.detach().to("cpu", torch.float64)
+        u = (u64 / u64.norm(dim=1, keepdim=True)).float()
         ub = u.to(d.device).reshape(len(u), -1, *(1,) * (len(layer.shape) - 1))
 
         def project(out: torch.Tensor) -> torch.Tensor:

@@ -64,7 +64,7 @@ def test_state_of_edited_maze_parses_back_to_the_same_maze() -> None:
         (lambda m: m.with_cheese((-1, 0)), r"outside the 13 x 13 inner grid"),
         (lambda m: m.with_mouse((1, 1)), r"mouse cell \(1, 1\) is a wall"),
         (lambda m: m.with_mouse(m.cheese), r"mouse and cheese are both at"),
-        (lambda m: m.with_cheese("a3"), r"must be a \(row, col\) pair"),
+        (lambda m: m.with_cheese((1, 2, 3)), r"must be a \(row, col\) pair"),
         (lambda m: m.with_walls([(13, 0)]), r"outside the 13 x 13 grid"),
     ],
 )

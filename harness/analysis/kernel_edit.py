@@ -32,7 +32,13 @@ import torch
 from torch import nn
 
 from harness.hooks import SUFFIX, resolve_label
-from harness.interventions import InterventionError, ProjectOut, as_direction, describe_tensor
+from harness.interventions import (
+    InterventionError,
+    ProjectOut,
+    as_direction,
+    check_direction,
+    describe_tensor,
+)
 
 
 class KernelEditError(InterventionError):
@@ -127,6 +133,9 @@ class KernelEdit:
             raise KernelEditError("name at least one layer")
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "direction", np.asarray(self.direction, dtype=float).copy())
+        # refused now, not when an experiment first applies it to a policy
+        who = f"KernelEdit {self.name} @ {', '.join(self.layers)}"
+        check_direction(torch.from_numpy(self.direction).reshape(-1), who)
 
     @property
     def key(self) -> tuple:

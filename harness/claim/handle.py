@@ -40,6 +40,7 @@ from harness.stats.design import sample_size
 from harness.stats.format import json_ready
 from harness.stats.result import Result
 from harness.stats.sampling import Measurement, Metric, SamplingPlan, StreamFactory, unit_seed
+from harness.stats.sequential import MIN_PER_LOOK
 from harness.stats.verdict import VerdictKind
 
 #: Metric columns with more values per unit than this (e.g. whole vector fields) are not
@@ -287,5 +288,28 @@ def record_result(record: ClaimRecord, result: Result, seeds: Sequence[int] | No
         record.seeds = list(sample.seeds)
         record.base_seed = sample.base_seed
         record.per_seed = {k: per_seed_column(v) for k, v in sample.values.items()}
+        for note in adjustment_notes(result):
+            record.add_note(note)
     if seeds is not None:
         record.seeds = [int(s) for s in seeds]
+
+
+def adjustment_notes(result: Result) -> list[str]:
+    """What the run did differently from what was asked: fewer units (the stream ended) or
+    fewer sequential looks (no look below the minimum size). Never silent."""
+    notes = []
+    sample = result.sample
+    if sample is not None and sample.exhausted and sample.n < sample.planned_n:
+        notes.append(
+            f"adjusted: the unit stream ended after {sample.n} of the {sample.planned_n} "
+            "units asked for; the verdict rests on the smaller sample"
+        )
+    sequential = result.sequential or {}
+    requested, planned = sequential.get("looks_requested"), sequential.get("looks_planned")
+    if requested is not None and planned is not None and planned < requested:
+        notes.append(
+            f"adjusted: --rounds {requested} became {planned} look{'s' * (planned != 1)}: "
+            f"no look takes fewer than {MIN_PER_LOOK} units, and this claim's n is "
+            f"{sample.planned_n if sample else 'small'}"
+        )
+    return notes

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.maze.procgen_env import MAX_SEED
 from harness.maze.seed_ranges import DEFAULT_BASE_SEED
 from harness.stats.design import BUDGETS
 
@@ -38,6 +39,10 @@ class ClaimOptions:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.alpha) and 0.0 < self.alpha < 0.5):
             raise ValueError(f"--alpha must lie in (0, 0.5), got {self.alpha}")
+        if not 0 <= self.base_seed <= MAX_SEED:
+            raise ValueError(
+                f"--base-seed must lie in procgen's seeds 0..{MAX_SEED}, got {self.base_seed}"
+            )
         if self.seeds is not None and self.seeds < 3:
             raise ValueError(f"--seeds must be >= 3, got {self.seeds}")
         if not 1 <= self.rounds <= 10:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from harness.maze.checks import as_cell
 from harness.maze.maze import Cell, Maze, MazeError
 from harness.maze.render import observe_uint8
 
@@ -120,7 +121,7 @@ def relax(maze: Maze, fixed: Iterable[Cell] = ()) -> Relaxation:
     n = maze.size
     keep = {maze.mouse, *([maze.cheese] if maze.cheese is not None else [])}
     for cell in fixed:
-        cell = (int(cell[0]), int(cell[1]))
+        cell = as_cell(cell, "fixed")
         if not maze.contains(cell):
             raise MazeError(f"fixed cell {cell} is outside the {n} x {n} grid")
         keep.add(cell)

@@ -30,8 +30,17 @@ from harness.experiments.conditions import (
 )
 from harness.experiments.subject import Subject
 from harness.interventions import AddVectors
-from harness.maze.maze import Maze
-from harness.maze.streams import maze_stream, mazes_with_cheese_at, shifted
+from harness.maze.checks import as_index
+from harness.maze.maze import Maze, MazeError
+from harness.maze.procgen_env import WORLD_DIM
+from harness.maze.streams import (
+    MAX_SEEDS_WITHOUT_MATCH,
+    MazeFilter,
+    MazeSearchError,
+    maze_stream,
+    mazes_with_cheese_at,
+    shifted,
+)
 
 #: Layers CV8 leaves out: the heads (patching them just shifts logits).
 HEADS = ("fc_policy_out", "fc_value_out")
@@ -91,12 +100,26 @@ class Transfer(ConditionExperiment):
     subject: Subject
     min_offset: int
 
+    def __post_init__(self) -> None:
+        offset = as_index(self.min_offset, "CV3 min_offset")
+        if not 1 <= offset < WORLD_DIM:
+            raise MazeError(f"CV3 min_offset must lie in 1..{WORLD_DIM - 1} cells, got {offset}")
+
     def sources(self, targets: Sequence[Maze]) -> list[Maze]:
         where = self.subject.where(has_decision_square=True)
-        return [
-            next(m for m in maze_stream(t.seed + 1, where) if _far_enough(m, t, self.min_offset))
-            for t in targets
-        ]
+        return [self._source(t, where) for t in targets]
+
+    def _source(self, target: Maze, where: MazeFilter) -> Maze:
+        """The next maze whose cheese is far enough from ``target``'s, in a bounded search."""
+        candidates = islice(maze_stream(target.seed + 1, where), MAX_SEEDS_WITHOUT_MATCH)
+        for maze in candidates:
+            if _far_enough(maze, target, self.min_offset):
+                return maze
+        raise MazeSearchError(
+            f"none of the {MAX_SEEDS_WITHOUT_MATCH} mazes after seed {target.seed} "
+            f"({where.describe()}) has its cheese at least {self.min_offset} cells from that "
+            "maze's cheese: lower CV3's min_offset"
+        )
 
     def conditions(self, mazes: Sequence[Maze]) -> Conditions:
         own = cheese_vector(self.subject, mazes)

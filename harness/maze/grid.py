@@ -13,7 +13,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, dijkstra, shortest_path
 
-Cell = tuple[int, int]
+from harness.maze.checks import Cell, as_cell
 
 
 def _index(walls: np.ndarray, cell: Cell) -> int:
@@ -35,18 +35,19 @@ def grid_graph(walls: np.ndarray) -> coo_matrix:
     return coo_matrix((data, (rows, cols)), shape=(h * w, h * w)).tocsr()
 
 
-def _check_free(walls: np.ndarray, cell: Cell, what: str) -> None:
+def _check_free(walls: np.ndarray, cell: Cell, what: str) -> Cell:
     h, w = walls.shape
-    r, c = cell
+    r, c = cell = as_cell(cell, what)
     if not (0 <= r < h and 0 <= c < w):
         raise ValueError(f"{what} {cell} is outside the {h} x {w} grid")
     if walls[r, c]:
         raise ValueError(f"{what} {cell} is a wall")
+    return cell
 
 
 def distances_from(walls: np.ndarray, source: Cell) -> np.ndarray:
     """Step distances from ``source`` to every cell; -1 for walls and unreachable cells."""
-    _check_free(walls, source, "source")
+    source = _check_free(walls, source, "source")
     dist = shortest_path(grid_graph(walls), unweighted=True, indices=_index(walls, source))
     out = np.where(np.isfinite(dist), dist, -1).astype(np.int64)
     return out.reshape(walls.shape)
@@ -55,8 +56,7 @@ def distances_from(walls: np.ndarray, source: Cell) -> np.ndarray:
 def distances_from_nearest(walls: np.ndarray, sources: Sequence[Cell]) -> np.ndarray:
     """Step distances from the nearest of ``sources`` to every cell (one multi-source
     search); -1 for walls and unreachable cells."""
-    for cell in sources:
-        _check_free(walls, cell, "source")
+    sources = [_check_free(walls, cell, "source") for cell in sources]
     dist = dijkstra(
         grid_graph(walls),
         unweighted=True,
@@ -69,8 +69,8 @@ def distances_from_nearest(walls: np.ndarray, sources: Sequence[Cell]) -> np.nda
 
 def path_between(walls: np.ndarray, start: Cell, goal: Cell) -> list[Cell] | None:
     """Cells of a shortest path from ``start`` to ``goal`` inclusive, or None if unreachable."""
-    _check_free(walls, start, "start")
-    _check_free(walls, goal, "goal")
+    start = _check_free(walls, start, "start")
+    goal = _check_free(walls, goal, "goal")
     w = walls.shape[1]
     _order, pred = breadth_first_order(
         grid_graph(walls), _index(walls, start), directed=False, return_predecessors=True
@@ -91,7 +91,7 @@ def next_moves_towards(walls: np.ndarray, goal: Cell) -> np.ndarray:
     itself get (-1, -1). One BFS serves every start cell, which is what a vector field's
     labels need.
     """
-    _check_free(walls, goal, "goal")
+    goal = _check_free(walls, goal, "goal")
     h, w = walls.shape
     _, pred = breadth_first_order(
         grid_graph(walls), _index(walls, goal), directed=False, return_predecessors=True

@@ -15,7 +15,9 @@ mouse cell and the way its sprite faces, the level seed it came from, and the pr
 it is rendered from. Facing matters: procgen mirrors the mouse sprite after a move to the
 right (``is_reflected``), which changes two or three pixels of the observation; a level
 starts unreflected, and that is what vector fields use unless told otherwise. Edits
-return new mazes; illegal ones raise :class:`MazeError` naming the problem.
+return new mazes; illegal ones raise :class:`MazeError` naming the problem. Cells and seeds
+must be ints (Python or numpy): anything else is a ``TypeError``, never truncated (see
+:mod:`harness.maze.checks`).
 """
 
 from __future__ import annotations
@@ -27,27 +29,14 @@ from functools import cached_property
 import numpy as np
 
 from harness.maze import grid as G
+from harness.maze.checks import Cell, MazeError, as_cell, as_index
 from harness.maze.codec import CHEESE, EMPTY, WALL
-from harness.maze.procgen_env import level_state
+from harness.maze.procgen_env import check_seed, level_state
 from harness.maze.template import StateTemplate
-
-Cell = tuple[int, int]
 
 #: Seed whose procgen state provides the background and sprites for mazes built from grids.
 DEFAULT_TEMPLATE_SEED = 0
 TOP_RIGHT_REGION = 5
-
-
-class MazeError(ValueError):
-    """An illegal maze or maze edit (cheese on a wall, cell outside the grid, ...)."""
-
-
-def _as_cell(cell: Iterable[int], what: str) -> Cell:
-    try:
-        r, c = (int(v) for v in cell)
-    except (TypeError, ValueError):
-        raise MazeError(f"{what} must be a (row, col) pair of ints, got {cell!r}") from None
-    return r, c
 
 
 _TEMPLATES: dict[int, StateTemplate] = {}
@@ -57,6 +46,7 @@ TEMPLATE_CACHE_SIZE = 4096
 
 def template_for_seed(seed: int) -> StateTemplate:
     """The parsed procgen state of level ``seed`` (cached: levels are pure functions of seeds)."""
+    seed = check_seed(seed)  # before the cache lookup, where 1.0 and True would find level 1
     if seed not in _TEMPLATES:
         if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
             _TEMPLATES.clear()
@@ -85,6 +75,8 @@ class Maze:
             raise MazeError(f"the inner grid size must be odd and in 3..{world}, got {n}")
         walls.setflags(write=False)
         object.__setattr__(self, "walls", walls)
+        if self.seed is not None:
+            object.__setattr__(self, "seed", as_index(self.seed, "seed"))
         object.__setattr__(self, "mouse", self._check_free(self.mouse, "mouse"))
         if self.cheese is not None:
             cheese = self._check_free(self.cheese, "cheese")
@@ -93,7 +85,7 @@ class Maze:
             object.__setattr__(self, "cheese", cheese)
 
     def _check_free(self, cell: Iterable[int], what: str) -> Cell:
-        r, c = _as_cell(cell, what)
+        r, c = as_cell(cell, f"{what} cell")
         n = self.size
         if not (0 <= r < n and 0 <= c < n):
             raise MazeError(f"{what} cell {(r, c)} is outside the {n} x {n} inner grid")
@@ -105,8 +97,8 @@ class Maze:
     @classmethod
     def from_seed(cls, seed: int) -> Maze:
         """The maze procgen generates for level ``seed`` (hard mode), mouse at the start."""
-        template = template_for_seed(int(seed))
-        return cls._from_parsed(template, seed=int(seed))
+        seed = check_seed(seed)
+        return cls._from_parsed(template_for_seed(seed), seed=seed)
 
     @classmethod
     def from_state(cls, state_bytes: bytes) -> Maze:
@@ -216,16 +208,20 @@ class Maze:
         return (self.size - 1, self.size - 1)
 
     def to_outer(self, cell: Cell) -> Cell:
-        return (cell[0] + self.margin, cell[1] + self.margin)
+        r, c = as_cell(cell, "cell")
+        return (r + self.margin, c + self.margin)
 
     def from_outer(self, cell: Cell) -> Cell:
-        return (cell[0] - self.margin, cell[1] - self.margin)
+        r, c = as_cell(cell, "outer cell")
+        return (r - self.margin, c - self.margin)
 
     def contains(self, cell: Cell) -> bool:
-        return 0 <= cell[0] < self.size and 0 <= cell[1] < self.size
+        r, c = as_cell(cell, "cell")
+        return 0 <= r < self.size and 0 <= c < self.size
 
     def is_free(self, cell: Cell) -> bool:
-        return self.contains(cell) and not self.walls[cell]
+        r, c = as_cell(cell, "cell")
+        return 0 <= r < self.size and 0 <= c < self.size and not self.walls[r, c]
 
     @cached_property
     def free_cells(self) -> tuple[Cell, ...]:
@@ -239,7 +235,8 @@ class Maze:
 
     # ----------------------------------------------------------------- paths
     def path(self, start: Cell, goal: Cell) -> list[Cell] | None:
-        return G.path_between(self.walls, start, goal)
+        """A shortest path from ``start`` to ``goal`` inclusive (None if unreachable)."""
+        return G.path_between(self.walls, as_cell(start, "start"), as_cell(goal, "goal"))
 
     @cached_property
     def path_to_cheese(self) -> list[Cell] | None:
@@ -295,19 +292,19 @@ class Maze:
 
     def with_cheese(self, cell: Cell) -> Maze:
         """The same maze with the cheese moved to ``cell`` (which must be free)."""
-        return self._replace(cheese=_as_cell(cell, "cheese"))
+        return self._replace(cheese=as_cell(cell, "cheese cell"))
 
     def with_mouse(self, cell: Cell, reflected: bool | None = None) -> Maze:
         """The mouse moved to ``cell``; ``reflected`` sets its facing (None keeps it)."""
         if reflected is None:
-            return self._replace(mouse=_as_cell(cell, "mouse"))
-        return self._replace(mouse=_as_cell(cell, "mouse"), mouse_reflected=bool(reflected))
+            return self._replace(mouse=as_cell(cell, "mouse cell"))
+        return self._replace(mouse=as_cell(cell, "mouse cell"), mouse_reflected=bool(reflected))
 
     def with_walls(self, cells: Sequence[Cell], wall: bool = True) -> Maze:
         """The same maze with ``cells`` turned into walls (or opened, with ``wall=False``)."""
         walls = self.walls.copy()
         for cell in cells:
-            r, c = _as_cell(cell, "wall")
+            r, c = as_cell(cell, "wall cell")
             if not self.contains((r, c)):
                 raise MazeError(f"wall cell {(r, c)} is outside the {self.size} x {self.size} grid")
             walls[r, c] = wall
@@ -330,8 +327,8 @@ class Maze:
 
     def mouse_xy(self) -> tuple[float, float]:
         """procgen (x, y) of the mouse: outer column + 0.5, outer row + 0.5."""
-        r, c = self.to_outer(self.mouse)
-        return (c + 0.5, r + 0.5)
+        m = self.margin  # not to_outer: the mouse is checked already, and this runs per cell
+        return (self.mouse[1] + m + 0.5, self.mouse[0] + m + 0.5)
 
     def state_bytes(self) -> bytes:
         return state_bytes_many([self])[0]

@@ -17,11 +17,14 @@ from functools import lru_cache
 
 import numpy as np
 
+from harness.maze.checks import as_index
 from harness.maze.codec import parse
 
 OBS_SIZE = 64
 HUMAN_SIZE = 512
 MAX_SEED = 2**31 - 1
+#: Side of hard mode's world: the largest inner grid, and the range of outer cells.
+WORLD_DIM = 25
 
 
 def _make_env(num: int, start_level: int = 0, human: bool = False):
@@ -41,18 +44,26 @@ def _make_env(num: int, start_level: int = 0, human: bool = False):
     )
 
 
-def check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"a level seed must be an int, not {type(seed).__name__}")
-    if not 0 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"level seed {seed} is outside procgen's range 0..{MAX_SEED}")
-    return int(seed)
+def check_seed(seed: int, what: str = "level seed") -> int:
+    """``seed`` as a Python int in procgen's range (a ``TypeError`` for non-integers, which
+    would otherwise be truncated to a different level, a ``ValueError`` outside the range)."""
+    seed = as_index(seed, what)
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(
+            f"{what} {seed} is outside procgen's range 0..{MAX_SEED}: pass a seed in that range"
+        )
+    return seed
+
+
+def level_state(seed: int) -> bytes:
+    """The state bytes of the hard-mode maze level ``seed`` as procgen generates it."""
+    # checked before the cache: it would map 1.0 or True onto level 1's entry
+    return _level_state(check_seed(seed))
 
 
 @lru_cache(maxsize=4096)
-def level_state(seed: int) -> bytes:
-    """The state bytes of the hard-mode maze level ``seed`` as procgen generates it."""
-    env = _make_env(1, start_level=check_seed(seed))
+def _level_state(seed: int) -> bytes:
+    env = _make_env(1, start_level=seed)
     try:
         return env.callmethod("get_state")[0]
     finally:

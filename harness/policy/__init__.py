@@ -10,23 +10,34 @@ Typical use::
 """
 
 from harness.policy.checkpoint import (
+    CheckpointLayout,
     LoadedPolicy,
     PolicyInfo,
     checkpoint_sha256,
     load_policy,
+    read_checkpoint,
     save_policy,
     state_dict_sha256,
 )
 from harness.policy.device import DeviceError, PolicyOutput, infer, resolve_device
 from harness.policy.errors import (
     ActionCountError,
+    AmbiguousLayoutError,
     ChannelScaleError,
     CheckpointError,
     CheckpointFormatError,
+    CheckpointLayoutError,
     CheckpointNotFoundError,
+    CorruptCheckpointError,
+    NonFiniteWeightsError,
+    NonTensorValueError,
+    NotACheckpointError,
     ShapeMismatchError,
     StateDictKeysError,
+    TorchScriptArchiveError,
     UnsafeCheckpointError,
+    WeightDtypeError,
+    WeightValueError,
 )
 from harness.policy.impala import ImpalaPolicy
 from harness.policy.planted import PlantedSpec, available_planted, planted_spec
@@ -35,19 +46,29 @@ from harness.policy.sources import load_planted, open_policy
 
 __all__ = [
     "ActionCountError",
+    "AmbiguousLayoutError",
     "ChannelScaleError",
     "CheckpointError",
     "CheckpointFormatError",
+    "CheckpointLayout",
+    "CheckpointLayoutError",
     "CheckpointNotFoundError",
+    "CorruptCheckpointError",
     "DeviceError",
     "ImpalaPolicy",
     "LoadedPolicy",
+    "NonFiniteWeightsError",
+    "NonTensorValueError",
+    "NotACheckpointError",
     "PlantedSpec",
     "PolicyInfo",
     "PolicyOutput",
     "ShapeMismatchError",
     "StateDictKeysError",
+    "TorchScriptArchiveError",
     "UnsafeCheckpointError",
+    "WeightDtypeError",
+    "WeightValueError",
     "available_planted",
     "checkpoint_sha256",
     "infer",
@@ -56,6 +77,7 @@ __all__ = [
     "open_policy",
     "planted_spec",
     "probs5",
+    "read_checkpoint",
     "resolve_device",
     "save_policy",
     "state_dict_sha256",

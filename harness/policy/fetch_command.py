@@ -1,14 +1,17 @@
 """``python -m harness fetch-checkpoint``: arguments and exit codes for :mod:`harness.policy.fetch`.
 
 Exit codes: 0 the checkpoint is in the cache (path and sha256 printed); 1 download,
-checksum or validation failure (message on stderr); 3 downloaded but not pinned -- re-run
-with ``--sha256 <hash>`` or ``--accept-unpinned`` to keep it.
+checksum or validation failure (message on stderr); 2 a bad option value (a malformed
+``--sha256``, a negative ``--retries``, ...; nothing is downloaded); 3 downloaded but not
+pinned -- re-run with ``--sha256 <hash>`` or ``--accept-unpinned`` to keep it.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from harness import cli_types as T
 
 EXIT_OK, EXIT_FAILED, EXIT_NEEDS_CONFIRMATION = 0, 1, 3
 
@@ -17,21 +20,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from harness.policy.fetch import CACHE_ENV, DEFAULT_URL
 
     parser.add_argument(
-        "--url", default=DEFAULT_URL, help="where to download from (default: %(default)s)"
+        "--url",
+        type=T.url,
+        default=DEFAULT_URL,
+        help="where to download from (default: %(default)s)",
     )
     parser.add_argument(
         "--cache-dir",
+        type=T.output_dir,
         default=None,
         help=f"cache directory (default: ${CACHE_ENV}, else ~/.cache/maze-claims)",
     )
-    parser.add_argument("--sha256", default=None, metavar="HEX", help="expected sha256 of the file")
+    parser.add_argument(
+        "--sha256",
+        type=T.sha256_hex,
+        default=None,
+        metavar="HEX",
+        help="expected sha256 of the file",
+    )
     parser.add_argument(
         "--accept-unpinned",
         action="store_true",
         help="keep the file although no sha256 is pinned or given (prints the hash)",
     )
-    parser.add_argument("--retries", type=int, default=3, help="retries after a dropped connection")
-    parser.add_argument("--timeout", type=float, default=60.0, help="socket timeout in seconds")
+    parser.add_argument(
+        "--retries", type=T.nonnegative_int, default=3, help="retries after a dropped connection"
+    )
+    parser.add_argument(
+        "--timeout", type=T.positive_float, default=60.0, help="socket timeout in seconds"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

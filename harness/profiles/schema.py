@@ -9,6 +9,7 @@ are not in the list below go into the free-form ``[claims.<ID>.params]`` table.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,8 @@ Check = Callable[[Any], str | None]
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    """A finite int or float (TOML allows ``nan`` and ``inf``; no claim parameter is one)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _string(v: Any) -> str | None:
@@ -28,7 +30,7 @@ def _string(v: Any) -> str | None:
 
 
 def _number(v: Any) -> str | None:
-    return None if _is_number(v) else "a number"
+    return None if _is_number(v) else "a finite number"
 
 
 def _positive(v: Any) -> str | None:
@@ -195,6 +197,15 @@ def _check_shared(shared: Any, problems: list[str]) -> None:
         _check_table(table, SHARED_TABLES[name], f"shared.{name}", problems)
 
 
+def _check_size_range(model: Any, problems: list[str]) -> None:
+    """Declared maze sizes must leave some mazes: caught here, not per claim at run time."""
+    if not isinstance(model, dict):
+        return
+    low, high = model.get("min_size"), model.get("max_size")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        problems.append(f"[model] min_size {low} is above max_size {high}: no maze has such a size")
+
+
 def _check_discovery(table: Any, problems: list[str]) -> None:
     _check_table(table, DISCOVERY_KEYS, "discovery", problems)
     if not isinstance(table, dict):
@@ -217,6 +228,7 @@ def profile_problems(data: Any) -> list[str]:
         _check_table(data["profile"], PROFILE_KEYS, "profile", problems)
     if "model" in data:
         _check_table(data["model"], MODEL_KEYS, "model", problems)
+        _check_size_range(data["model"], problems)
     if "discovery" in data:
         _check_discovery(data["discovery"], problems)
     _check_shared(data.get("shared", {}), problems)

@@ -45,6 +45,32 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+class ReportDirError(OSError):
+    """A report directory that cannot be created or written (checked before a run starts)."""
+
+
+def check_report_dir(directory: Path, create: bool = True) -> None:
+    """Make sure a report can be written to ``directory``: it is created (``create``) or its
+    nearest existing ancestor must be a directory, and a probe file is written and removed
+    there -- the only check that holds on read-only mounts and for root."""
+    directory = Path(directory)
+    existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ReportDirError(
+            f"{directory} cannot be created: {existing} is a file, not a directory"
+        )
+    try:
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
+            existing = directory
+        if existing is not None:
+            fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=existing)
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise ReportDirError(f"{directory} is not writable: {exc.strerror or exc}") from None
+
+
 def new_report_dir(root: Path, now: datetime | None = None) -> Path:
     """A fresh ``root/<YYYYmmdd-HHMMSS>`` directory (suffixed -2, -3... if taken)."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")

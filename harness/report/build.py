@@ -350,8 +350,15 @@ def build_report(
     errors: Iterable[Mapping[str, Any]] = (),
     timing: Mapping[str, Any] | None = None,
     interrupted: bool = False,
+    interrupted_by: str | None = None,
+    not_run: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The report document; ``baseline`` is added by :func:`harness.report.baseline.compare`."""
+    """The report document; ``baseline`` is added by :func:`harness.report.baseline.compare`.
+
+    ``not_run`` lists the collected tests that never finished (``nodeid``, ``id`` where
+    known) of an interrupted or stopped run; they are not members of the Holm families
+    (nothing was measured), but every reader of the report is told about them.
+    """
     records = list(records)
     ordered = sorted((r for r in records if r.result is not None), key=claim_sort_key)
     error_list = sorted(
@@ -389,6 +396,7 @@ def build_report(
             **dict(options),
             **_merged_run(ordered, fallback or {}),
             "interrupted": interrupted,
+            "interrupted_by": interrupted_by,
         },
         "summary": {
             "claims": len(claims),
@@ -410,6 +418,7 @@ def build_report(
         "shared_units": units_block,
         "claims": claims,
         "errors": error_list,
+        "not_run": [dict(e) for e in not_run],
         "baseline": None,
         "timing": dict(timing or {}),
     }

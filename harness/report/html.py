@@ -11,6 +11,7 @@ from typing import Any
 from harness.report.text import (
     SUMMARY_HEADER,
     claim_items,
+    incomplete_text,
     multiplicity_text,
     ordered_claims,
     run_notes,
@@ -32,6 +33,7 @@ section.claim{border-top:1px solid #d0d7de;margin-top:2rem;padding-top:.5rem}
 img{max-width:100%;height:auto}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
 code{background:#f6f8fa;padding:0 .2rem}
+.incomplete{background:#ffebe9;border:1px solid #cf222e;padding:.5rem}
 """
 
 
@@ -57,6 +59,11 @@ def render_html(
         "<title>maze-claims report</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>maze-claims report</h1>",
+        *(
+            [f'<p class="incomplete"><strong>{escape(incomplete)}</strong></p>']
+            if (incomplete := incomplete_text(report))
+            else []
+        ),
         "<dl>",
         _dd(
             "checkpoint",
@@ -99,7 +106,8 @@ def render_html(
     if report["errors"]:
         parts.append("<h2>Errors</h2><ul>")
         parts += [
-            f"<li><code>{escape(e['nodeid'])}</code> ({escape(str(e.get('phase')))}): "
+            f"<li>{escape(e.get('id') or '')} <code>{escape(e['nodeid'])}</code> "
+            f"({escape(str(e.get('phase')))}): "
             f"{escape(str(e.get('message', '')))}</li>"
             for e in report["errors"]
         ]

@@ -8,6 +8,7 @@ from typing import Any
 from harness.report.text import (
     SUMMARY_HEADER,
     claim_items,
+    incomplete_text,
     multiplicity_text,
     ordered_claims,
     run_notes,
@@ -33,6 +34,7 @@ def render_markdown(report: Mapping[str, Any], forest_file: str | None) -> str:
     lines = [
         "# maze-claims report",
         "",
+        *([f"**{incomplete}**", ""] if (incomplete := incomplete_text(report)) else []),
         f"- schema version: {report['schema_version']}",
         f"- checkpoint: `{run.get('checkpoint')}` "
         f"(sha256 `{run.get('checkpoint_sha256') or 'n/a'}`)",
@@ -66,7 +68,7 @@ def render_markdown(report: Mapping[str, Any], forest_file: str | None) -> str:
     if report["errors"]:
         lines += ["## Errors", ""]
         lines += [
-            f"- `{e['nodeid']}` ({e.get('phase')}): {e.get('message', '')}"
+            f"- {e.get('id') or ''} `{e['nodeid']}` ({e.get('phase')}): {e.get('message', '')}"
             for e in report["errors"]
         ]
         lines.append("")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = "2.2"
+SCHEMA_VERSION = "2.3"
 #: Major versions this code reads (2.0 renamed nested ``pvalue`` keys to ``p_value``; the
 #: contract fields the baseline comparison reads are the same in 1.x and 2.x).
 READABLE_MAJORS = (1, 2)
@@ -51,6 +51,9 @@ ADDED_SUMMARY_KEYS: dict[str, tuple[type, ...]] = {
     "supported_after_holm": (int,),
     "refuted_after_holm": (int,),
 }
+#: Added in 2.3: the collected tests an interrupted or stopped run never finished.
+ADDED_IN_2_3 = (2, 3)
+ADDED_2_3_TOP_LEVEL_KEYS: dict[str, tuple[type, ...]] = {"not_run": (list,)}
 MULTIPLICITY_KEYS: dict[str, tuple[type, ...]] = {
     "family_size": (int,),
     "errored_in_family": (int,),
@@ -159,6 +162,11 @@ def validate_report(data: Any, source: str = "report") -> None:
             )
     new = version[0] == ADDED_IN[0] and version >= ADDED_IN
     problems += _added_problems(data, new)
+    newer = version[0] == ADDED_IN_2_3[0] and version >= ADDED_IN_2_3
+    problems += _check("report", data, ADDED_2_3_TOP_LEVEL_KEYS, newer)
+    for j, entry in enumerate(data.get("not_run") or []):
+        if not (isinstance(entry, dict) and isinstance(entry.get("nodeid"), str)):
+            problems.append(f"not_run[{j}] must be an object with a 'nodeid'")
     claims = data.get("claims", [])
     if not isinstance(claims, list):
         problems.append("'claims' must be a list")

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.report.text import SUMMARY_HEADER, holm_counts_text, ordered_claims, summary_row
+from harness.report.text import (
+    SUMMARY_HEADER,
+    holm_counts_text,
+    incomplete_text,
+    ordered_claims,
+    summary_row,
+)
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -37,7 +43,9 @@ def _shared_units_line(report: Mapping[str, Any]) -> list[str]:
 def summary_lines(report: Mapping[str, Any], report_dir: Path | None) -> list[str]:
     s = report["summary"]
     run = report["run"]
+    incomplete = incomplete_text(report)
     lines = [
+        *([incomplete] if incomplete else []),
         f"{s['claims']} claims: {s['supported']} supported, {s['refuted']} refuted, "
         f"{s['inconclusive']} inconclusive; {s['errors']} errored; "
         f"{holm_counts_text(report)} (alpha {run.get('alpha')}{_family_text(report)})",

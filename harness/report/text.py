@@ -155,7 +155,24 @@ RUN_NOTES = (
     ("base_seed_note", "mazes"),
     ("profile_note", "profile"),
     ("coverage_note", "coverage"),
+    ("checkpoint_layout", "checkpoint file"),
 )
+
+
+def incomplete_text(report: Mapping[str, Any]) -> str | None:
+    """One line saying the run did not finish, by what, and which claim tests never ran
+    (None for a complete run): a partial report must not read as a whole one."""
+    run = report.get("run") or {}
+    not_run = report.get("not_run") or []
+    if not (run.get("interrupted") or not_run):
+        return None
+    cause = run.get("interrupted_by") or ("interrupted" if run.get("interrupted") else "stopped")
+    head = f"INCOMPLETE RUN ({cause}): this report covers only the claim tests that finished"
+    if not not_run:
+        return head
+    names = [str(e.get("id") or e.get("nodeid")) for e in not_run]
+    shown = ", ".join(names[:20]) + (f", ... ({len(names) - 20} more)" if len(names) > 20 else "")
+    return f"{head}; {len(names)} never ran: {shown}"
 
 
 def run_notes(run: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -311,6 +311,7 @@ class Measurement:
             sequential={
                 "method": "group-sequential, Lan-DeMets O'Brien-Fleming-type alpha spending",
                 "looks_planned": design.looks,
+                "looks_requested": plan.rounds,
                 "look_sizes": list(sizes),
                 "nominal_alphas": list(design.nominal_alphas),
                 "stopped_at_look": look + 1,

@@ -89,11 +89,7 @@ def evaluate(
     progress: bool = True,
 ) -> Evaluation:
     where = MazeFilter(min_size=min_size, max_size=max_size)
-    train_seeds = (
-        s
-        for s in itertools.count(EVAL_SEED_BASE + TRAIN_DIST_OFFSET)
-        if where.accepts(Maze.from_seed(s))
-    )
+    train_seeds = (m.seed for m in maze_stream(EVAL_SEED_BASE + TRAIN_DIST_OFFSET, where))
     train_mazes = [training_maze(s, data_seed) for s in itertools.islice(train_seeds, n_seeds)]
     test_mazes = list(
         itertools.islice(
