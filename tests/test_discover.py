@@ -41,3 +41,11 @@ def test_the_draft_is_a_loadable_profile_naming_the_best_channel(ranking, tmp_pa
         assert list(profile.claim(claim_id).channels) == [CHEESE_CHANNEL]
     assert profile.shared("retargeting").require("channels") == [CHEESE_CHANNEL]
     assert tuple(profile.claim("RS3").channels)[:1] == (CHEESE_CHANNEL,)
+
+
+@pytest.mark.parametrize("name", ['my "best" policy', "back\\slash", "line\nbreak", "ünï"])
+def test_any_name_gives_a_loadable_draft(ranking, tmp_path, name):
+    ranked, sha = ranking
+    path = tmp_path / "draft.toml"
+    path.write_text(profile_draft(name, sha, ranked, min_rate=0.3), encoding="utf-8")
+    assert load_profile(path).name == name

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from harness import intervention_values as values
 from harness import interventions as ivs
 from harness.analysis.kernel_edit import KernelEdit, project_out_of_kernels
 from harness.hooks import run_with_cache, run_with_interventions
@@ -302,7 +303,7 @@ def test_non_finite_direction_is_refused_at_construction(policy, bad):
             policy, "embedder.block2.res2.resadd_out", spoiled((32,), [(7,)], bad)
         )
     with pytest.raises(NonFiniteDirectionError, match=re.escape("at index (7,)")):
-        ivs.as_direction(spoiled((32,), [(7,)], bad), 32)
+        values.as_direction(spoiled((32,), [(7,)], bad), 32)
 
 
 def test_zero_direction_is_refused_at_construction():
@@ -360,7 +361,7 @@ def test_the_check_does_not_change_data_or_outputs(policy, obs):
     assert torch.equal(add.vector, v) and torch.equal(project.direction, dirs)
     got = run_with_cache(policy, obs, [L], [add]).cache[L]
     torch.testing.assert_close(got, plain + 0.5 * v, rtol=0, atol=0)
-    u = torch.stack([ivs.as_direction(d, 32) for d in dirs])[:, :, None, None]  # row by row
+    u = torch.stack([values.as_direction(d, 32) for d in dirs])[:, :, None, None]  # row by row
     got = run_with_cache(policy, obs, [L], [project]).cache[L]
     torch.testing.assert_close(got, plain - u * (plain * u).sum(1, keepdim=True), rtol=0, atol=0)
 
@@ -369,7 +370,7 @@ def test_the_culprit_is_only_searched_for_on_the_error_path(monkeypatch):
     def boom(_t):
         raise AssertionError("_first_bad ran on finite data")
 
-    monkeypatch.setattr(ivs, "_first_bad", boom)
+    monkeypatch.setattr(values, "_first_bad", boom)
     finite_kinds()
     KernelEdit((L,), np.ones(32))
 

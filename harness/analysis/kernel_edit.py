@@ -32,13 +32,8 @@ import torch
 from torch import nn
 
 from harness.hooks import SUFFIX, resolve_label
-from harness.interventions import (
-    InterventionError,
-    ProjectOut,
-    as_direction,
-    check_direction,
-    describe_tensor,
-)
+from harness.intervention_values import as_direction, check_direction
+from harness.interventions import InterventionError, ProjectOut, describe_tensor
 
 
 class KernelEditError(InterventionError):

@@ -38,7 +38,8 @@ from harness.experiments.conditions import (
     p_cheese,
 )
 from harness.experiments.subject import Subject
-from harness.interventions import ProjectOut, as_direction
+from harness.intervention_values import as_direction
+from harness.interventions import ProjectOut
 from harness.maze.maze import Maze
 from harness.maze.render import observations
 from harness.maze.streams import maze_stream, take

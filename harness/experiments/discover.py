@@ -9,6 +9,7 @@ candidates; the draft lists them so that CH/RS claims can run, and a person conf
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,7 @@ def profile_draft(name: str, sha256: str, ranking: ChannelRanking, min_rate: flo
             f"# positive peak is at the cheese; chance {ranking.chance:.3f}), best first: {top}",
             "",
             "[profile]",
-            f'name = "{name}"',
+            f"name = {json.dumps(name)}",  # a JSON string is a valid TOML basic string
             f'description = "Draft: cheese channels found by their peak hit rate >= {min_rate}."',
             f'checkpoint_sha256 = ["{sha256}"]',
             "",

@@ -10,7 +10,6 @@ Typical use::
 """
 
 from harness.policy.checkpoint import (
-    CheckpointLayout,
     LoadedPolicy,
     PolicyInfo,
     checkpoint_sha256,
@@ -40,6 +39,7 @@ from harness.policy.errors import (
     WeightValueError,
 )
 from harness.policy.impala import ImpalaPolicy
+from harness.policy.layout import CheckpointLayout
 from harness.policy.planted import PlantedSpec, available_planted, planted_spec
 from harness.policy.probs import probs5
 from harness.policy.sources import load_planted, open_policy

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+#: The fix messages offer for an odd or unsafe checkpoint: keep the weights, nothing else.
+RESAVE = "re-save the weights alone with torch.save(model.state_dict(), path)"
+
 
 class CheckpointError(Exception):
     """A checkpoint could not be turned into a policy."""
