@@ -171,6 +171,15 @@ def test_a_claim_whose_worker_dies_is_an_errored_claim(claims_pytester):
     assert "ERROR CV2" in result.stdout.str()
 
 
+def test_a_crash_outside_a_claims_run_writes_no_report(claims_pytester):
+    claims_pytester.makepyfile(
+        test_plain="import os, signal\ndef test_dies():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = claims_pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", timeout=120)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED and "crashed" in result.stdout.str()
+    assert not (claims_pytester.path / "reports").exists()
+
+
 def test_the_sigterm_handler_is_restored(claims_pytester):
     import signal
 
