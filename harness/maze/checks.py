@@ -20,11 +20,7 @@ class MazeError(ValueError):
 
 
 def _is_int(value: object) -> bool:
-    return (
-        type(value) is int
-        or isinstance(value, np.integer)
-        or (isinstance(value, int) and not isinstance(value, bool))
-    )
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def as_index(value: object, what: str) -> int:

@@ -236,7 +236,7 @@ class Maze:
     # ----------------------------------------------------------------- paths
     def path(self, start: Cell, goal: Cell) -> list[Cell] | None:
         """A shortest path from ``start`` to ``goal`` inclusive (None if unreachable)."""
-        return G.path_between(self.walls, as_cell(start, "start"), as_cell(goal, "goal"))
+        return G.path_between(self.walls, start, goal)  # which checks both cells
 
     @cached_property
     def path_to_cheese(self) -> list[Cell] | None:

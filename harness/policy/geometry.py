@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-WORLD_DIM = 25
-OBS_SIZE = 64
+from harness.maze.procgen_env import OBS_SIZE, WORLD_DIM
+
 MAP_SIZE = 16
 
 Cell = tuple[int, int]
