@@ -175,11 +175,16 @@ def _prepare(
     """
     state = hooked(policy)
     device = module_device(policy)
-    rows = None if owners is None else torch.as_tensor(owners, dtype=torch.long, device=device)
+    if isinstance(owners, torch.Tensor):  # one copy to the host, for the shape checks
+        owners = owners.detach().cpu().numpy()
+    host = None if owners is None else np.asarray(owners, dtype=np.int64).reshape(-1)
+    rows = None if host is None else torch.from_numpy(host).to(device)
     by_label: dict[str, list[Apply]] = {}
     for iv in flatten(interventions):
         label = state.resolve(iv.layer)
-        info = LayerInfo(label, state.shapes[label], device, rows)
+        info = LayerInfo(
+            label, state.shapes[label], device, rows, None if host is None else host.tolist()
+        )
         by_label.setdefault(label, []).append(iv.prepare(info))
     return by_label
 

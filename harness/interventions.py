@@ -63,10 +63,11 @@ def _per_example_cells(cells: Any) -> bool:
 
 def describe_tensor(t: torch.Tensor) -> dict[str, Any]:
     """A tensor in a report: shape, norm and a short content hash."""
-    data = t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+    host = t.detach().to("cpu", torch.float32).contiguous()  # one copy: the same on any device
+    data = host.numpy().tobytes()
     return {
         "shape": list(t.shape),
-        "norm": float(t.norm()),
+        "norm": float(host.norm()),
         "sha256": hashlib.sha256(data).hexdigest()[:16],
     }
 
@@ -89,7 +90,7 @@ class LayerInfo:
     """What validation knows about a layer and the batch: label, per-example shape, device,
     and which example each batch row belongs to (``owners``; None: row i is example i)."""
 
-    __slots__ = ("device", "label", "owners", "shape")
+    __slots__ = ("device", "label", "owner_rows", "owners", "shape")
 
     def __init__(
         self,
@@ -97,26 +98,31 @@ class LayerInfo:
         shape: Sequence[int],
         device: torch.device,
         owners: torch.Tensor | None = None,
+        owner_rows: Sequence[int] | None = None,
     ) -> None:
         self.label, self.shape, self.device = label, tuple(shape), torch.device(device)
         self.owners = owners
+        #: ``owners`` on the host, for checks that must not wait for the device
+        if owners is not None and owner_rows is None:
+            owner_rows = owners.tolist()
+        self.owner_rows = None if owner_rows is None else tuple(int(r) for r in owner_rows)
 
     def select(self, t: torch.Tensor, what: str) -> torch.Tensor:
         """Per-example data for this batch: row ``i`` gets entry ``owners[i]``."""
         if self.owners is None:
             return t
-        if self.owners.numel() and int(self.owners.max()) >= t.shape[0]:
+        if self.owner_rows and max(self.owner_rows) >= t.shape[0]:
             raise InterventionShapeError(
                 f"{what} has {t.shape[0]} per-example entries, but a batch row at "
-                f"{self.label} belongs to example {int(self.owners.max())}"
+                f"{self.label} belongs to example {max(self.owner_rows)}"
             )
         return t.index_select(0, self.owners)
 
     def select_cells(self, cells: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
         """Per-example cells for this batch (see :meth:`select`)."""
-        if self.owners is None:
+        if self.owner_rows is None:
             return cells
-        rows = self.owners.tolist()
+        rows = self.owner_rows
         if rows and max(rows) >= len(cells):
             raise InterventionShapeError(
                 f"{len(cells)} per-example cells, but a batch row at {self.label} belongs to "
@@ -589,11 +595,11 @@ class ProjectOut(Intervention):
                 f"{layer.channels} channels"
             )
         # finite and non-zero since construction: normalize every row at once, in float64
-        # on the CPU as :func:`~harness.intervention_values.as_direction` does (one copy,
-        # not one host sync per row)
-        u64 = rows.detach().to("cpu", torch.float64)
+        # as :func:`~harness.intervention_values.as_direction` does, on the device (no copy
+        # to the host and back)
+        u64 = rows.detach().double()
         u = (u64 / u64.norm(dim=1, keepdim=True)).float()
-        ub = u.to(d.device).reshape(len(u), -1, *(1,) * (len(layer.shape) - 1))
+        ub = u.reshape(len(u), -1, *(1,) * (len(layer.shape) - 1))
 
         def project(out: torch.Tensor) -> torch.Tensor:
             if d.ndim == 2 and out.shape[0] != len(u):

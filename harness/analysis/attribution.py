@@ -29,8 +29,9 @@ VALUE = "value"
 Target = Sequence[int] | np.ndarray | torch.Tensor | str
 
 
-def _head(target: Target, n: int) -> tuple[Callable, torch.Tensor | int]:
-    """(function of the policy output -> (N, m) tensor, captum target)."""
+def _head(target: Target, n: int, device: torch.device) -> tuple[Callable, torch.Tensor | int]:
+    """(function of the policy output -> (N, m) tensor, captum target on ``device``: captum
+    gathers the output with it, and CUDA refuses a CPU index into a GPU tensor)."""
     if isinstance(target, str):
         if target != VALUE:
             raise ValueError(f"target is a move index per row or {VALUE!r}, got {target!r}")
@@ -40,7 +41,7 @@ def _head(target: Target, n: int) -> tuple[Callable, torch.Tensor | int]:
         raise ValueError(f"{t.numel()} targets for {n} observations")
     if ((t < 0) | (t > 4)).any():
         raise ValueError("move targets are 5-way move indices 0..4 (LEFT, DOWN, UP, RIGHT, NOOP)")
-    return (lambda out: probs5(out[0])), t
+    return (lambda out: probs5(out[0])), t.to(device)
 
 
 def _module(policy: nn.Module, layer: str) -> nn.Module:
@@ -69,7 +70,7 @@ def layer_attribution(
     module = _module(policy, layer)
     acts = layer_activations(policy, obs, layer)
     base = torch.zeros_like(acts) if baseline is None else baseline.to(acts).expand_as(acts)
-    head, tgt = _head(target, len(obs))
+    head, tgt = _head(target, len(obs), acts.device)
 
     def forward(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         handle = module.register_forward_hook(lambda _m, _i, _o: a)
@@ -100,7 +101,7 @@ def pixel_attribution(
     internal_batch_size: int = 256,
 ) -> torch.Tensor:
     """(N, 3, 64, 64) integrated gradients w.r.t. the input pixels (baseline: black)."""
-    head, tgt = _head(target, len(obs))
+    head, tgt = _head(target, len(obs), obs.device)
     ig = IntegratedGradients(lambda x: head(policy(x)))
     base = torch.zeros_like(obs) if baseline is None else baseline.to(obs).expand_as(obs)
     with torch.enable_grad():

@@ -104,11 +104,16 @@ def project_out_of_kernels(
 
 
 def project_out_interventions(
-    layers: str | Sequence[str], direction: object, name: str = "direction"
+    layers: str | Sequence[str],
+    direction: object,
+    name: str = "direction",
+    device: str | torch.device = "cpu",
 ) -> list[ProjectOut]:
-    """The activation edits equal to :func:`project_out_of_kernels` on the same layers."""
+    """The activation edits equal to :func:`project_out_of_kernels` on the same layers, with
+    the direction on ``device`` (the policy's: hooks refuse data on another device)."""
     layers = [layers] if isinstance(layers, str) else list(layers)
-    return [ProjectOut(layer, torch.as_tensor(direction), name) for layer in layers]
+    u = torch.as_tensor(np.asarray(direction, dtype=np.float32)).to(device)
+    return [ProjectOut(layer, u, name) for layer in layers]
 
 
 @dataclass(frozen=True, eq=False)

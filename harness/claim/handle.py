@@ -31,9 +31,11 @@ from harness.claim.options import ClaimOptions
 from harness.claim.outcome import assert_verdict, junit_properties
 from harness.claim.spec import ClaimSpec
 from harness.experiments.conditions import ConditionExperiment, Conditions
+from harness.intervention_errors import InterventionDeviceError
 from harness.maze.maze import Maze
 from harness.maze.seed_ranges import SeedRange, refusing_overlap
 from harness.maze.streams import MazeFilter
+from harness.policy.fake_device import FakeDeviceError
 from harness.profiles import ClaimParams, Profile, TableParams
 from harness.report.record import ClaimRecord
 from harness.stats.design import sample_size
@@ -212,6 +214,8 @@ class Claim:
             if example is not None:
                 figure = comparison_figure(experiment.subject, example, title)
                 self.add_figure(name, figure, caption)
+        except DEVICE_ERRORS:
+            raise  # a tensor on the wrong device is a bug in the code, not bad luck
         except Exception as exc:
             self.add_note(f"{name} figure failed: {type(exc).__name__}: {exc}")
 
@@ -269,12 +273,20 @@ class Claim:
             for key, value in junit_properties(result).items():
                 self._record_property(key, value)
         return assert_verdict(
-            result, expect=expect, inconclusive=self.options.inconclusive, claim_id=self.id
+            result,
+            expect=expect,
+            inconclusive=self.options.inconclusive,
+            claim_id=self.id,
+            unexpected=self.options.unexpected,
         )
 
     @property
     def concluded(self) -> bool:
         return self._concluded
+
+
+#: Errors a diagnostic must not turn into a note: they are bugs that would hit the verdicts too.
+DEVICE_ERRORS = (FakeDeviceError, InterventionDeviceError)
 
 
 def record_result(record: ClaimRecord, result: Result, seeds: Sequence[int] | None = None) -> None:

@@ -31,6 +31,9 @@ class ClaimOptions:
     sequential: bool = False
     rounds: int = 5
     inconclusive: str = "xfail"
+    #: Outcome of a refuted (or otherwise unexpected) verdict: "fail", or "xfail" where the
+    #: run checks something other than the verdicts (``--fake-device``).
+    unexpected: str = "fail"
     #: Generated mazes per counterexample search (None: by budget; 0: no search).
     counterexamples: int | None = None
     #: Figures and counterexample searches (never part of a verdict); off for calibration.
@@ -51,6 +54,8 @@ class ClaimOptions:
             raise ValueError(f"--budget must be one of {BUDGETS}, got {self.budget!r}")
         if self.inconclusive not in INCONCLUSIVE_POLICIES:
             raise ValueError(f"--inconclusive must be one of {INCONCLUSIVE_POLICIES}")
+        if self.unexpected not in ("fail", "xfail"):
+            raise ValueError(f"unexpected must be 'fail' or 'xfail', got {self.unexpected!r}")
         if self.counterexamples is not None and self.counterexamples < 0:
             raise ValueError(f"--counterexamples must be >= 0, got {self.counterexamples}")
 
@@ -64,6 +69,7 @@ class ClaimOptions:
             "sequential": self.sequential,
             "rounds": self.rounds,
             "inconclusive": self.inconclusive,
+            "unexpected": self.unexpected,
             "counterexamples": self.counterexamples,
         }
 

@@ -27,15 +27,19 @@ def assert_verdict(
     expect: str = "supported",
     inconclusive: str = "fail",
     claim_id: str = "claim",
+    unexpected: str = "fail",
 ) -> Result:
     """Pass when the verdict is the expected one; otherwise fail, or for an inconclusive
-    verdict fail / xfail / skip as ``inconclusive`` says."""
+    verdict fail / xfail / skip as ``inconclusive`` says. ``unexpected="xfail"`` turns every
+    other verdict into an expected failure (a run that checks the device, not the claims)."""
     expected = VerdictKind(expect)
     if inconclusive not in INCONCLUSIVE_POLICIES:
         raise ValueError(f"inconclusive must be one of {INCONCLUSIVE_POLICIES}")
     if result.kind is expected:
         return result
     message = verdict_message(result, claim_id, expected.value)
+    if unexpected == "xfail":
+        pytest.xfail(message)
     if result.kind is VerdictKind.INCONCLUSIVE:
         if inconclusive == "xfail":
             pytest.xfail(message)

@@ -86,7 +86,7 @@ def ascend(
         for _ in range(int(settings.steps)):
             obs = relaxation.render(torch.sigmoid(logits)[None])
             value = objective(policy_logits(policy, obs)).sum()
-            trace.append(float(value.detach()))
+            trace.append(value.detach())  # read once at the end: no host sync per step
             (grad,) = torch.autograd.grad(-value, logits)
             opt.zero_grad()
             logits.grad = grad
@@ -94,7 +94,8 @@ def ascend(
         with torch.no_grad():
             probs = torch.sigmoid(logits)
             final = float(objective(policy_logits(policy, relaxation.render(probs[None])))[0])
-    return probs.cpu().numpy().astype(np.float64), np.array(trace), final
+        trace_host = torch.stack(trace).cpu().numpy().astype(np.float64)
+    return probs.cpu().numpy().astype(np.float64), trace_host, final
 
 
 def dream(

@@ -71,10 +71,11 @@ def peak_hits(maps: torch.Tensor, cells: Sequence[Cell], tolerance: int) -> np.n
     n, c, h, w = maps.shape
     flat = maps.reshape(n, c, h * w)
     peak, where = flat.max(-1)
-    rows, cols = (where // w).cpu().numpy(), (where % w).cpu().numpy()
+    # one copy to the host for all three (rows, columns, positive peak)
+    rows, cols, positive = torch.stack([where // w, where % w, (peak > 0).long()]).cpu().numpy()
     target = np.array(cells)
     dist = np.maximum(np.abs(rows - target[:, :1]), np.abs(cols - target[:, 1:]))
-    return (dist <= tolerance) & (peak.cpu().numpy() > 0)
+    return (dist <= tolerance) & (positive > 0)
 
 
 def channel_peak_hit_rates(

@@ -262,12 +262,17 @@ class AveragedVector(ConditionExperiment):
 def noise_like(vectors: torch.Tensor, seeds: Sequence[int], scale: float | str) -> torch.Tensor:
     """Gaussian vectors, one per maze (seeded by its level seed), with per-element std
     ``scale`` or, for ``"match"``, the std of that maze's own cheese vector."""
-    out = torch.empty_like(vectors)
-    for i, seed in enumerate(seeds):
-        gen = torch.Generator().manual_seed(int(seed))
-        std = float(vectors[i].std()) if scale == "match" else float(scale)
-        out[i] = torch.randn(vectors[i].shape, generator=gen).to(vectors) * std
-    return out
+    # Drawn on the CPU from per-seed generators (the same numbers on every device), moved
+    # once; the per-maze stds stay on the device (no host sync per maze).
+    shape = vectors.shape[1:]
+    noise = torch.stack(
+        [torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    ).to(vectors)
+    if scale == "match":
+        std = vectors.flatten(1).std(1).reshape(-1, *(1,) * len(shape))
+    else:
+        std = float(scale)
+    return noise * std
 
 
 def _on_path_tv(a, b) -> float:

@@ -32,7 +32,6 @@ import torch
 
 from harness.actions import NUM_ACTIONS
 from harness.policy.checkpoint_file import existing_file, read_raw
-from harness.policy.device import resolve_device
 from harness.policy.errors import (
     RESAVE,
     ActionCountError,
@@ -46,6 +45,7 @@ from harness.policy.errors import (
 )
 from harness.policy.impala import BASE_CHANNELS, ImpalaPolicy
 from harness.policy.layout import FLOAT_DTYPES, PARALLEL_PREFIX, CheckpointLayout, unwrap_state_dict
+from harness.policy.numerics import STRICT, Numerics, prepare_device
 
 StateDict = Mapping[str, torch.Tensor]
 
@@ -65,6 +65,8 @@ class PolicyInfo:
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: How a file or state dict was unwrapped; None for planted policies.
     layout: CheckpointLayout | None = None
+    #: The device's precision and determinism settings (:mod:`harness.policy.numerics`).
+    numerics: Numerics | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class PolicyInfo:
             "num_actions": self.num_actions,
             "device": self.device,
             "layout": self.layout.to_dict() if self.layout else None,
+            "numerics": self.numerics.to_dict() if self.numerics else None,
             **{k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in self.extra.items()},
         }
 
@@ -284,13 +287,15 @@ def load_policy(
     source: str | os.PathLike | Mapping[str, Any],
     device: str | torch.device = "auto",
     num_actions: int = NUM_ACTIONS,
+    numerics: str = STRICT,
 ) -> LoadedPolicy:
     """Load a checkpoint file or an in-memory state dict as an eval-mode float32 policy.
 
     ``device``: ``"auto"`` (cuda when available, else cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
     A path may start with ``~``. The layouts of :mod:`harness.policy.layout` are accepted for both.
+    ``numerics``: ``"strict"`` or ``"fast"`` (:mod:`harness.policy.numerics`).
     """
-    dev = resolve_device(device)
+    dev, arithmetic = prepare_device(device, numerics)
     if isinstance(source, Mapping):
         raw, layout = unwrap_state_dict(source, "state dict")
         name, kind = "state dict", "state_dict"
@@ -309,6 +314,7 @@ def load_policy(
         num_actions=num_actions,
         device=str(dev),
         layout=layout,
+        numerics=arithmetic,
     )
     return LoadedPolicy(policy.to(dev, memory_format=torch.channels_last), info)
 

@@ -24,8 +24,17 @@ def probs5(logits: torch.Tensor) -> torch.Tensor:
     if logits.shape[-1] != NUM_ACTIONS:
         raise ValueError(f"expected {NUM_ACTIONS} logits in the last dimension, got {logits.shape}")
     p = torch.softmax(logits.float(), dim=-1)
-    out = p.new_zeros((*p.shape[:-1], len(Move)))
-    return out.index_add_(-1, _GROUP_INDEX.to(p.device), p)
+    return torch.stack([_group_sum(p, MOVE_ACTIONS[m]) for m in Move], -1)
+
+
+def _group_sum(p: torch.Tensor, actions: tuple[int, ...]) -> torch.Tensor:
+    """The group's probabilities added one by one in action order: the order ``index_add_``
+    uses on the CPU (so the CPU's numbers are unchanged), fixed on every device (CUDA's
+    ``index_add_`` adds atomically, in no fixed order, and its last bits vary run to run)."""
+    total = p[..., actions[0]]
+    for a in actions[1:]:
+        total = total + p[..., a]
+    return total
 
 
 def log_probs5(logits: torch.Tensor) -> torch.Tensor:

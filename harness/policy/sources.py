@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from harness.policy.checkpoint import LoadedPolicy, PolicyInfo, load_policy, state_dict_sha256
-from harness.policy.device import resolve_device
+from harness.policy.numerics import STRICT, prepare_device
 from harness.policy.planted import DEFAULT, planted, planted_spec, planted_state_dict
 
 PLANTED_PREFIX = "planted"
@@ -36,10 +36,12 @@ def is_planted(spec: str | os.PathLike) -> bool:
     return s == PLANTED_PREFIX or s.startswith(PLANTED_PREFIX + ":")
 
 
-def load_planted(name: str = DEFAULT, device: str | torch.device = "auto") -> LoadedPolicy:
+def load_planted(
+    name: str = DEFAULT, device: str | torch.device = "auto", numerics: str = STRICT
+) -> LoadedPolicy:
     """A planted policy with its :class:`PolicyInfo` (``extra`` holds its :class:`PlantedSpec`)."""
     spec = planted_spec(name)
-    dev = resolve_device(device)
+    dev, arithmetic = prepare_device(device, numerics)
     info = PolicyInfo(
         sha256=state_dict_sha256(planted_state_dict(spec.name)),
         scale=spec.scale,
@@ -47,14 +49,17 @@ def load_planted(name: str = DEFAULT, device: str | torch.device = "auto") -> Lo
         kind="planted",
         device=str(dev),
         extra={"planted": spec},
+        numerics=arithmetic,
     )
     return LoadedPolicy(planted(spec.name, dev), info)
 
 
-def open_policy(spec: str | os.PathLike, device: str | torch.device = "auto") -> LoadedPolicy:
+def open_policy(
+    spec: str | os.PathLike, device: str | torch.device = "auto", numerics: str = STRICT
+) -> LoadedPolicy:
     """``default`` | ``planted`` | ``planted:<name>`` | a path -> :class:`LoadedPolicy`."""
     spec = resolve_spec(spec)
     if is_planted(spec):
         name = str(spec).partition(":")[2] or DEFAULT
-        return load_planted(name, device)
-    return load_policy(spec, device)
+        return load_planted(name, device, numerics)
+    return load_policy(spec, device, numerics=numerics)

@@ -45,6 +45,9 @@ RUN_FACT_KEYS = (
     "profile_note",
     "subject_caveat",
     "base_seed_note",
+    "checkpoint_layout",
+    "numerics",
+    "device_check",
 )
 _ID = re.compile(r"^([A-Z]+)(\d+)(.*)$")
 

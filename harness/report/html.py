@@ -11,10 +11,10 @@ from typing import Any
 from harness.report.text import (
     SUMMARY_HEADER,
     claim_items,
-    incomplete_text,
     multiplicity_text,
     ordered_claims,
     run_notes,
+    run_warnings,
     shared_units_lines,
     summary_row,
 )
@@ -60,9 +60,8 @@ def render_html(
         f"<style>{CSS}</style></head><body>",
         "<h1>maze-claims report</h1>",
         *(
-            [f'<p class="incomplete"><strong>{escape(incomplete)}</strong></p>']
-            if (incomplete := incomplete_text(report))
-            else []
+            f'<p class="incomplete"><strong>{escape(warning)}</strong></p>'
+            for warning in run_warnings(report)
         ),
         "<dl>",
         _dd(

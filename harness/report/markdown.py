@@ -8,10 +8,10 @@ from typing import Any
 from harness.report.text import (
     SUMMARY_HEADER,
     claim_items,
-    incomplete_text,
     multiplicity_text,
     ordered_claims,
     run_notes,
+    run_warnings,
     shared_units_lines,
     summary_row,
 )
@@ -34,7 +34,7 @@ def render_markdown(report: Mapping[str, Any], forest_file: str | None) -> str:
     lines = [
         "# maze-claims report",
         "",
-        *([f"**{incomplete}**", ""] if (incomplete := incomplete_text(report)) else []),
+        *[line for warning in run_warnings(report) for line in (f"**{warning}**", "")],
         f"- schema version: {report['schema_version']}",
         f"- checkpoint: `{run.get('checkpoint')}` "
         f"(sha256 `{run.get('checkpoint_sha256') or 'n/a'}`)",

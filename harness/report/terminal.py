@@ -9,8 +9,8 @@ from typing import Any
 from harness.report.text import (
     SUMMARY_HEADER,
     holm_counts_text,
-    incomplete_text,
     ordered_claims,
+    run_warnings,
     summary_row,
 )
 
@@ -43,9 +43,8 @@ def _shared_units_line(report: Mapping[str, Any]) -> list[str]:
 def summary_lines(report: Mapping[str, Any], report_dir: Path | None) -> list[str]:
     s = report["summary"]
     run = report["run"]
-    incomplete = incomplete_text(report)
     lines = [
-        *([incomplete] if incomplete else []),
+        *run_warnings(report),
         f"{s['claims']} claims: {s['supported']} supported, {s['refuted']} refuted, "
         f"{s['inconclusive']} inconclusive; {s['errors']} errored; "
         f"{holm_counts_text(report)} (alpha {run.get('alpha')}{_family_text(report)})",

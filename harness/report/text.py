@@ -156,6 +156,8 @@ RUN_NOTES = (
     ("profile_note", "profile"),
     ("coverage_note", "coverage"),
     ("checkpoint_layout", "checkpoint file"),
+    ("numerics", "numerics"),
+    ("device_check", "device check"),
 )
 
 
@@ -175,14 +177,29 @@ def incomplete_text(report: Mapping[str, Any]) -> str | None:
     return f"{head}; {len(names)} never ran: {shown}"
 
 
+def inexact_numerics_text(report: Mapping[str, Any]) -> str | None:
+    """One line when the run allowed TF32 or nondeterministic kernels (``--numerics fast``):
+    its numbers are not those of a strict run, and planted ground truth is not exact."""
+    numerics = (report.get("run") or {}).get("numerics")
+    if not isinstance(numerics, Mapping) or numerics.get("exact", True):
+        return None
+    return f"FAST NUMERICS ({numerics.get('description', 'not exact')})"
+
+
+def run_warnings(report: Mapping[str, Any]) -> list[str]:
+    """Lines a reader must see before any verdict: an incomplete run, inexact numerics."""
+    return [w for w in (incomplete_text(report), inexact_numerics_text(report)) if w]
+
+
+def _note_text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("description", value))
+    return "; ".join(map(_note_text, value)) if isinstance(value, list) else str(value)
+
+
 def run_notes(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The run header's notes (caveat about the checkpoint, what the seeds are), in order."""
-    out = []
-    for key, label in RUN_NOTES:
-        value = run.get(key)
-        if value:
-            out.append((label, "; ".join(value) if isinstance(value, list) else str(value)))
-    return out
+    return [(label, _note_text(run[key])) for key, label in RUN_NOTES if run.get(key)]
 
 
 def selection_text(claim: Mapping[str, Any]) -> str:
