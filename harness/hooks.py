@@ -179,12 +179,11 @@ def _prepare(
         owners = owners.detach().cpu().numpy()
     host = None if owners is None else np.asarray(owners, dtype=np.int64).reshape(-1)
     rows = None if host is None else torch.from_numpy(host).to(device)
+    host_rows = None if host is None else tuple(host.tolist())
     by_label: dict[str, list[Apply]] = {}
     for iv in flatten(interventions):
         label = state.resolve(iv.layer)
-        info = LayerInfo(
-            label, state.shapes[label], device, rows, None if host is None else host.tolist()
-        )
+        info = LayerInfo(label, state.shapes[label], device, rows, host_rows)
         by_label.setdefault(label, []).append(iv.prepare(info))
     return by_label
 

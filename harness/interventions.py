@@ -105,7 +105,9 @@ class LayerInfo:
         #: ``owners`` on the host, for checks that must not wait for the device
         if owners is not None and owner_rows is None:
             owner_rows = owners.tolist()
-        self.owner_rows = None if owner_rows is None else tuple(int(r) for r in owner_rows)
+        if owner_rows is not None and not isinstance(owner_rows, tuple):
+            owner_rows = tuple(int(r) for r in owner_rows)
+        self.owner_rows = owner_rows
 
     def select(self, t: torch.Tensor, what: str) -> torch.Tensor:
         """Per-example data for this batch: row ``i`` gets entry ``owners[i]``."""
