@@ -75,24 +75,14 @@ def _shares(a: torch.Tensor, bs: Iterable[torch.Tensor]) -> bool:
     return sa is not None and any(_storage(b) is sa for b in bs)
 
 
-def _as_device(spec: Any) -> torch.device | None:
-    if spec is None:
-        return None
-    if isinstance(spec, torch.Tensor):
-        return FAKE_DEVICE if is_marked(spec) else spec.device
-    return torch.device(spec)
+def _accessor(func: Any, kind: str, descriptor: Any) -> bool:
+    """Whether ``func`` is the ``kind`` ("__get__"/"__set__") of a Tensor property: torch
+    hands the mode a fresh method-wrapper each time, so compare its descriptor."""
+    return getattr(func, "__name__", "") == kind and getattr(func, "__self__", None) is descriptor
 
 
 def _getter(func: Any, descriptor: Any) -> bool:
-    return getattr(func, "__name__", "") == "__get__" and getattr(func, "__self__", None) is (
-        descriptor
-    )
-
-
-def _setter(func: Any, descriptor: Any) -> bool:
-    return getattr(func, "__name__", "") == "__set__" and getattr(func, "__self__", None) is (
-        descriptor
-    )
+    return _accessor(func, "__get__", descriptor)
 
 
 # Reads back to the host: each blocks until the device has finished the work before it.
@@ -141,10 +131,9 @@ class FakeDevice(TorchFunctionMode):
     def total_syncs(self) -> int:
         return sum(self.syncs.values())
 
-    def sync_table(self, top: int | None = None) -> list[tuple[str, str, int]]:
+    def sync_table(self) -> list[tuple[str, str, int]]:
         """(call site, what, count), most frequent first."""
-        rows = [(site, what, n) for (site, what), n in self.syncs.most_common()]
-        return rows[:top] if top else rows
+        return [(site, what, n) for (site, what), n in self.syncs.most_common()]
 
     # ------------------------------------------------------------------ the mode
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: C901
@@ -181,7 +170,7 @@ class FakeDevice(TorchFunctionMode):
             self._count(_SYNCS[func])
         elif func is _T.__getitem__ and _has_bool_index(args[1:]):
             self._count("boolean-mask indexing")
-        if func not in _MIXING_ALLOWED and not _setter(func, _T.data):
+        if func not in _MIXING_ALLOWED and not _accessor(func, "__set__", _T.data):
             loose = [t for t in inputs if not is_marked(t) and t.dim() > 0]
             if loose:
                 shapes = ", ".join(str(tuple(t.shape)) for t in loose[:3])
@@ -233,7 +222,7 @@ class FakeDevice(TorchFunctionMode):
 
     def _with_device(self, func, args, kwargs):
         """Factories and ``*_like``/``new_*``/``as_tensor`` calls that name a device."""
-        target = _as_device(kwargs["device"])
+        target = None if kwargs["device"] is None else torch.device(kwargs["device"])
         if target is not None and target.type not in ("cpu", FAKE_DEVICE.type):
             raise FakeDeviceError(
                 f"{self._site()}: {_name(func)}(device={target}); under the device check "
