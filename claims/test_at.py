@@ -6,21 +6,19 @@ from __future__ import annotations
 import pytest
 
 from harness.analysis.attribution import attribution_figure, spatial_map
-from harness.claim.examples import first_seed
+from harness.claim.examples import example_mazes
 from harness.experiments import directions as dr
 from harness.maze.render import observe_uint8
-from harness.maze.streams import maze_stream, take
 from harness.policy.geometry import channel_cell
 from harness.stats import PairedDifference
 
 
 def attach_attribution_figure(claim, subject, result, steps: int, baseline: str) -> None:
     """Attribution maps of the sample's first four mazes (a failure is only a note)."""
-    seed = first_seed(result)
-    if seed is None:
+    mazes = example_mazes(result, 4)
+    if not mazes:
         return
     try:
-        mazes = take(maze_stream(seed, subject.where(has_decision_square=True)), 4)
         attr, _ = dr.decision_attribution(subject, mazes, steps, baseline)
         placed = [m.with_mouse(m.decision_square) for m in mazes]
         marks = [

@@ -45,6 +45,11 @@ COMMANDS: tuple[Command, ...] = (
         "accuracy, P(reach cheese) and decision-square behaviour on held-out mazes",
     ),
     Command(
+        "import-mazes",
+        "harness.maze.import_command",
+        "convert saved mazes (procgen-tools' pickled state lists) into a maze directory",
+    ),
+    Command(
         "discover-channels",
         "harness.experiments.discover_command",
         "rank a layer's channels by how well they track the cheese; write a profile draft",

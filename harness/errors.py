@@ -22,6 +22,7 @@ USER_ERROR_NAMES: tuple[str, ...] = (
     "harness.errors.UsageError",
     "harness.maze.maze.MazeError",
     "harness.maze.codec.StateFormatError",
+    "harness.maze.safe_pickle.MazeFileError",
     "harness.maze.seed_ranges.SelectionOverlapError",
     "harness.interventions.InterventionError",
     "harness.profiles.ProfileError",

@@ -7,7 +7,7 @@ maze toward a small one with a simple layout, which is what a reader can inspect
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,11 +72,29 @@ def search(
     return Counterexample(maze, len(seen))
 
 
+def search_given(
+    is_counterexample: Callable[[Maze], bool],
+    mazes: Sequence[Maze],
+    budget: str = "default",
+    examples: int | None = None,
+) -> Counterexample | None:
+    """The smallest of the first ``examples`` given mazes (by size, then file order) for
+    which the predicate holds: given mazes are what the user wants re-tested, so they are
+    tried as they are, not shrunk."""
+    examples = EXAMPLES.get(budget, EXAMPLES["default"]) if examples is None else examples
+    tried = list(mazes[: max(examples, 0)])
+    failing = [m for m in tried if is_counterexample(m)]
+    if not failing:
+        return None
+    return Counterexample(min(failing, key=lambda m: m.size), len(tried))
+
+
 def details(found: Counterexample) -> dict[str, Any]:
     """What the report shows of a counterexample: size, cells, walls (top row first)."""
     m = found.maze
     return {
         "size": m.size,
+        "maze": m.content_hash,
         "cheese": list(m.cheese) if m.cheese else None,
         "decision_square": list(m.decision_square) if m.decision_square else None,
         "walls": ["".join("#" if w else "." for w in row) for row in m.walls[::-1]],

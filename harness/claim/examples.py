@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 from harness.behavior.plots import field_comparison
 from harness.experiments.conditions import Example, fields
 from harness.experiments.subject import Subject
+from harness.maze.maze import Maze
 from harness.stats.result import Result
 
 
@@ -22,8 +23,11 @@ def comparison_figure(subject: Subject, example: Example, title: str) -> plt.Fig
     return field_comparison(before, after, example.labels, title, example.targets)
 
 
-def first_seed(result: Result) -> int | None:
-    """The first unit's seed of an analysed sample (the example figure's maze)."""
+def example_mazes(result: Result, k: int) -> list[Maze]:
+    """The first ``k`` mazes of an analysed sample, as measured (a given maze, not the level
+    of its seed); units that are bare seeds become their levels."""
     sample = result.sample
-    seeds = sample.seeds if sample is not None else ()
-    return int(seeds[0]) if len(seeds) else None
+    if sample is None:
+        return []
+    units = sample.units or sample.seeds
+    return [u if isinstance(u, Maze) else Maze.from_seed(int(u)) for u in units[:k]]

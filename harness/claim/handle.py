@@ -24,17 +24,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 
 from harness.claim import counterexamples
-from harness.claim.examples import comparison_figure, first_seed
+from harness.claim.examples import comparison_figure, example_mazes
 from harness.claim.options import ClaimOptions
 from harness.claim.outcome import assert_verdict, junit_properties
 from harness.claim.spec import ClaimSpec
 from harness.experiments.conditions import ConditionExperiment, Conditions
 from harness.intervention_errors import InterventionDeviceError
-from harness.maze.maze import Maze
+from harness.maze.given import GivenMazes
+from harness.maze.maze import Maze, MazeError
 from harness.maze.seed_ranges import SeedRange, refusing_overlap
-from harness.maze.streams import MazeFilter
+from harness.maze.streams import FilteredStream, MazeFilter
 from harness.policy.fake_device import FakeDeviceError
 from harness.profiles import ClaimParams, Profile, TableParams
 from harness.report.record import ClaimRecord
@@ -164,9 +166,13 @@ class Claim:
         """
         if isinstance(metric, ConditionExperiment):
             metric = RecordedExperiment(metric, self.record)
-        stream = refusing_overlap(stream, tuple(self._selections), self.id, unit_seed)
+        size = self.sample_size(n)
+        if self.options.mazes is None:
+            stream = refusing_overlap(stream, tuple(self._selections), self.id, unit_seed)
+        else:
+            stream = self._given_mazes(stream, size)
         plan = SamplingPlan(
-            n=self.sample_size(n),
+            n=size,
             base_seed=self.options.base_seed if base_seed is None else int(base_seed),
             batch_size=batch_size,
             sequential=self.options.sequential,
@@ -175,6 +181,27 @@ class Claim:
             label=self.id,
         )
         return self.measurement_factory(stream, metric, plan, columns=columns)
+
+    def _given_mazes(self, stream: StreamFactory, size: int) -> GivenMazes:
+        """The run's ``--mazes`` that this claim's stream filter admits, in file order; the
+        claim is skipped (saying why) when its units are not filtered mazes or fewer than
+        three qualify."""
+        maze_set = self.options.mazes
+        assert maze_set is not None
+        if not isinstance(stream, FilteredStream):
+            pytest.skip(
+                f"{self.id} draws its units from {type(stream).__name__}, not from a maze "
+                "filter, so --mazes cannot replace them"
+            )
+        given = GivenMazes(maze_set, stream.where, tuple(self._selections))
+        note = given.describe(size)
+        if note not in self.record.notes:
+            self.add_note(note)
+        if len(given.eligible) < MIN_GIVEN:
+            pytest.skip(
+                f"{self.id}: too few given mazes for a sample of at least {MIN_GIVEN}: {note}"
+            )
+        return given
 
     # -- report extras --------------------------------------------------------------------
     def add_figure(self, name: str, fig_or_png: Any, caption: str = "") -> None:
@@ -194,14 +221,14 @@ class Claim:
 
     def attach_example(self, result: Result, experiment: ConditionExperiment, caption: str) -> None:
         """The example figure of the sample's first maze; a figure failure is only a note."""
-        seed = first_seed(result)
-        if seed is not None and self.options.diagnostics:
+        mazes = example_mazes(result, 1)
+        if mazes and self.options.diagnostics:
             self._attach_comparison(
                 "example",
                 experiment,
-                Maze.from_seed(seed),
+                mazes[0],
                 f"{self.spec.id}: {caption}",
-                f"{caption} (seed {seed})",
+                f"{caption} ({maze_label(mazes[0])})",
             )
 
     def _attach_comparison(
@@ -231,13 +258,20 @@ class Claim:
         ``example``'s conditions on it -- or a note that none was found."""
         if self.options.counterexamples == 0 or not self.options.diagnostics:
             return
-        found = counterexamples.search(
-            is_counterexample, where, self.options.budget, self.options.counterexamples
-        )
+        if self.options.mazes is None:
+            found = counterexamples.search(
+                is_counterexample, where, self.options.budget, self.options.counterexamples
+            )
+        else:
+            given = GivenMazes(self.options.mazes, where, tuple(self._selections))
+            found = counterexamples.search_given(
+                is_counterexample, given.eligible, self.options.budget, self.options.counterexamples
+            )
+            description = f"{description}, among the given mazes"
         if found is None:
             self.add_note(f"counterexample search ({description}): none found")
             return
-        self.add_counterexample(description, None, **counterexamples.details(found))
+        self.add_counterexample(description, found.maze.seed, **counterexamples.details(found))
         if example is not None:
             self._attach_comparison(
                 "counterexample",
@@ -267,7 +301,7 @@ class Claim:
                 f"a claim concludes with a harness.stats Result, got {type(result).__name__}"
             )
         self._concluded = True
-        record_result(self.record, result, seeds)
+        record_result(self.record, result, seeds, hashes=self.options.mazes is not None)
         self.record.expected = VerdictKind(expect).value
         if self._record_property is not None:
             for key, value in junit_properties(result).items():
@@ -285,12 +319,30 @@ class Claim:
         return self._concluded
 
 
+#: Fewest given mazes a claim samples (a paired test needs a few units to say anything).
+MIN_GIVEN = 3
 #: Errors a diagnostic must not turn into a note: they are bugs that would hit the verdicts too.
 DEVICE_ERRORS = (FakeDeviceError, InterventionDeviceError)
 
 
-def record_result(record: ClaimRecord, result: Result, seeds: Sequence[int] | None = None) -> None:
-    """Put a result, its per-unit values and the seeds it used into a claim record."""
+def maze_label(maze: Maze) -> str:
+    """'seed 17', or 'seed 17, maze 3f2a9c01b4e7' for a maze that is not the level itself."""
+    try:
+        plain = maze == Maze.from_seed(maze.seed) if maze.seed is not None else False
+    except MazeError:
+        plain = False
+    return f"seed {maze.seed}" if plain else f"seed {maze.seed}, maze {maze.content_hash[:12]}"
+
+
+def record_result(
+    record: ClaimRecord,
+    result: Result,
+    seeds: Sequence[int] | None = None,
+    hashes: bool = False,
+) -> None:
+    """Put a result, its per-unit values and the seeds it used into a claim record; with
+    ``hashes``, the content hash of every unit maze too (given mazes: a seed does not name
+    an edited maze)."""
     record.result = result.to_dict()
     record.unit_label = result.unit_label
     if result.unit_values is not None:
@@ -300,6 +352,8 @@ def record_result(record: ClaimRecord, result: Result, seeds: Sequence[int] | No
         record.seeds = list(sample.seeds)
         record.base_seed = sample.base_seed
         record.per_seed = {k: per_seed_column(v) for k, v in sample.values.items()}
+        if hashes:
+            record.mazes = [u.content_hash for u in sample.units if isinstance(u, Maze)]
         for note in adjustment_notes(result):
             record.add_note(note)
     if seeds is not None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.maze.procgen_env import MAX_SEED
-from harness.maze.seed_ranges import DEFAULT_BASE_SEED
+from harness.maze.seed_ranges import DEFAULT_BASE_SEED, describe_base_seed
 from harness.stats.design import BUDGETS
+
+if TYPE_CHECKING:
+    from harness.maze.mazefiles import MazeSet
 
 INCONCLUSIVE_POLICIES = ("fail", "xfail", "skip")
 
@@ -38,6 +41,8 @@ class ClaimOptions:
     counterexamples: int | None = None
     #: Figures and counterexample searches (never part of a verdict); off for calibration.
     diagnostics: bool = True
+    #: Given mazes (``--mazes``): claims sample these, in file order, instead of seeds.
+    mazes: MazeSet | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.alpha) and 0.0 < self.alpha < 0.5):
@@ -71,7 +76,20 @@ class ClaimOptions:
             "inconclusive": self.inconclusive,
             "unexpected": self.unexpected,
             "counterexamples": self.counterexamples,
+            "mazes": None if self.mazes is None else self.mazes.to_dict(),
         }
+
+    def maze_note(self) -> str:
+        """What the run's mazes are, for the report's run header."""
+        if self.mazes is None:
+            return describe_base_seed(self.base_seed)
+        return (
+            f"{self.mazes.describe()}: every claim samples the given mazes its filter admits, "
+            "in file order, instead of a seed stream (each record lists their content hashes "
+            "under 'mazes' and says how many it skipped); mazes a protocol fixes itself (the "
+            "averaged vector's sources, reference and fit sets, transfer partners) still come "
+            "from their seed ranges"
+        )
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,9 @@ def with_top_right_corridor(maze: Maze) -> Maze:
     """The maze embedded in the full world with a corridor from its top-right cell up to the
     world's top row and along it to the world's top-right corner (TR vector, CLAIMS.md).
 
-    The result is a world-sized maze (walls outside the original inner grid) whose mouse and
-    cheese stay on the same outer cells, so both render identically except for the corridor.
+    The result is a lifted, world-sized maze (walls outside the original inner grid, whose
+    size it keeps as ``inner_size``) with mouse, cheese and start on the same outer cells, so
+    both render identically except for the corridor.
     """
     world, m, n = maze.world_dim, maze.margin, maze.size
     if n == world:
@@ -87,6 +88,7 @@ def with_top_right_corridor(maze: Maze) -> Maze:
         seed=maze.seed,
         template=maze.template,
         mouse_reflected=maze.mouse_reflected,
+        inner_size=maze.size,
     )
 
 

@@ -9,7 +9,7 @@ interventions. Expensive pure results computed from the policy are memoized on i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -19,8 +19,7 @@ import torch
 from harness.behavior.forward import Runner, plain_runner
 from harness.hooks import HookedPolicy, hooked, intervening
 from harness.interventions import Intervention
-from harness.maze.maze import Maze
-from harness.maze.streams import MazeFilter, maze_stream
+from harness.maze.streams import FilteredStream, MazeFilter
 
 if TYPE_CHECKING:
     from harness.analysis.kernel_edit import KernelEdit
@@ -113,10 +112,10 @@ class Subject:
             **conditions,
         )
 
-    def stream(self, **conditions) -> Callable[[int], Iterator[Maze]]:
-        """A stream factory ``base_seed -> mazes`` for the claim sampler."""
-        where = self.where(**conditions)
-        return lambda base_seed: maze_stream(base_seed, where)
+    def stream(self, **conditions) -> FilteredStream:
+        """A stream factory ``base_seed -> mazes`` for the claim sampler (a run given
+        ``--mazes`` swaps in the given mazes that pass the same filter)."""
+        return FilteredStream(self.where(**conditions))
 
     # -- running ----------------------------------------------------------------------------
     def runner(self, interventions: Sequence[Intervention] = ()) -> Runner:

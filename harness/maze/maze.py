@@ -12,9 +12,15 @@ coordinates are ``x = outer col + 0.5``, ``y = outer row + 0.5``. Image row ``i`
 
 A :class:`Maze` holds the inner grid (walls as booleans), the cheese cell (or None), the
 mouse cell and the way its sprite faces, the level seed it came from, and the procgen state
-it is rendered from. Facing matters: procgen mirrors the mouse sprite after a move to the
-right (``is_reflected``), which changes two or three pixels of the observation; a level
-starts unreflected, and that is what vector fields use unless told otherwise. Edits
+it is rendered from. A *lifted* maze comes from a state with open cells outside its inner
+grid (the post's corridors out of a 13 x 13 maze, a cheese in the world's corner): it spans
+the whole world (``size == world_dim``, margin 0), keeps the inner size the state declares
+(``inner_size``, procgen's ``maze_dim``) so its start is that grid's bottom-left cell and its
+state bytes round-trip exactly, and its top-right is the world's top-right corner.
+
+Facing matters: procgen mirrors the mouse sprite after a move to the right
+(``is_reflected``), which changes two or three pixels of the observation; a level starts
+unreflected, and that is what vector fields use unless told otherwise. Edits
 return new mazes; illegal ones raise :class:`MazeError` naming the problem. Cells and seeds
 must be ints (Python or numpy): anything else is a ``TypeError``, never truncated (see
 :mod:`harness.maze.checks`).
@@ -22,6 +28,7 @@ must be ints (Python or numpy): anything else is a ``TypeError``, never truncate
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -64,6 +71,8 @@ class Maze:
     seed: int | None
     template: StateTemplate = field(repr=False)
     mouse_reflected: bool = False
+    #: For a lifted (world-sized) maze, the inner grid size its state declares; None otherwise.
+    inner_size: int | None = None
 
     def __post_init__(self) -> None:
         walls = np.array(self.walls, dtype=bool, copy=True)
@@ -75,6 +84,8 @@ class Maze:
             raise MazeError(f"the inner grid size must be odd and in 3..{world}, got {n}")
         walls.setflags(write=False)
         object.__setattr__(self, "walls", walls)
+        if self.inner_size is not None:
+            object.__setattr__(self, "inner_size", self._check_inner_size(self.inner_size))
         if self.seed is not None:
             object.__setattr__(self, "seed", as_index(self.seed, "seed"))
         object.__setattr__(self, "mouse", self._check_free(self.mouse, "mouse"))
@@ -83,6 +94,17 @@ class Maze:
             if cheese == self.mouse:
                 raise MazeError(f"mouse and cheese are both at {cheese}")
             object.__setattr__(self, "cheese", cheese)
+
+    def _check_inner_size(self, inner_size: int) -> int:
+        inner, n, world = as_index(inner_size, "inner_size"), self.size, self.world_dim
+        if n != world:
+            raise MazeError(
+                f"inner_size is for lifted mazes, which span the {world} x {world} world; "
+                f"this grid is {n} x {n}"
+            )
+        if inner % 2 == 0 or not 3 <= inner <= world:
+            raise MazeError(f"inner_size must be odd and in 3..{world}, got {inner}")
+        return inner
 
     def _check_free(self, cell: Iterable[int], what: str) -> Cell:
         r, c = as_cell(cell, f"{what} cell")
@@ -101,27 +123,42 @@ class Maze:
         return cls._from_parsed(template_for_seed(seed), seed=seed)
 
     @classmethod
-    def from_state(cls, state_bytes: bytes) -> Maze:
-        """A maze read from procgen state bytes (validated; see :mod:`harness.maze.codec`)."""
+    def from_state(cls, state_bytes: bytes, *, lift: bool = False) -> Maze:
+        """A maze read from procgen state bytes (validated; see :mod:`harness.maze.codec`).
+
+        A state with open cells outside its inner grid is refused unless ``lift=True``, which
+        reads it as a lifted, world-sized maze (mouse, cheese, level seed and facing kept;
+        ``state_bytes()`` gives the same bytes back). Strict is the default because a caller
+        that expects an ordinary maze would otherwise get a 25 x 25 one without noticing.
+        """
         template = StateTemplate(state_bytes)
-        return cls._from_parsed(template, seed=template.state.level_seed)
+        return cls._from_parsed(template, seed=template.state.level_seed, lift=lift)
 
     @classmethod
-    def _from_parsed(cls, template: StateTemplate, seed: int | None) -> Maze:
+    def _from_parsed(cls, template: StateTemplate, seed: int | None, lift: bool = False) -> Maze:
         state = template.state
         n, world = state.maze_dim, state.world_dim
         if n % 2 == 0 or not 3 <= n <= world:
             raise MazeError(f"state has maze_dim {n}, expected an odd size in 3..{world}")
         m = (world - n) // 2
         codes = state.grid
-        inner = codes[m : m + n, m : m + n]
-        outside = codes.copy()
-        outside[m : m + n, m : m + n] = WALL
-        if np.any(outside != WALL):
-            raise MazeError("state has open cells outside its inner grid")
-        unknown = set(np.unique(inner).tolist()) - {CHEESE, WALL, EMPTY}
+        unknown = set(np.unique(codes).tolist()) - {CHEESE, WALL, EMPTY}
         if unknown:
             raise MazeError(f"state has unknown grid codes {sorted(unknown)}")
+        outside = codes.copy()
+        outside[m : m + n, m : m + n] = WALL
+        open_outside = np.argwhere(outside != WALL)
+        inner_size = None
+        if len(open_outside):
+            if not lift:
+                first = tuple(int(v) for v in open_outside[0])
+                raise MazeError(
+                    f"state has {len(open_outside)} open cells outside its {n} x {n} inner "
+                    f"grid (the first at outer cell {first}); read it with "
+                    "Maze.from_state(..., lift=True) as a world-sized maze"
+                )
+            m, n, inner_size = 0, world, state.maze_dim
+        inner = codes[m : m + n, m : m + n]
         cheeses = np.argwhere(inner == CHEESE)
         if len(cheeses) > 1:
             raise MazeError(f"state has {len(cheeses)} cheeses at {cheeses.tolist()}")
@@ -134,6 +171,7 @@ class Maze:
             seed=seed,
             template=template,
             mouse_reflected=bool(ent["is_reflected"]),
+            inner_size=inner_size,
         )
 
     @classmethod
@@ -178,7 +216,14 @@ class Maze:
             self.mouse,
             self.mouse_reflected,
             self.seed,
+            self.inner_size,
         )
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 (hex) of the procgen state this maze renders from: the identity a report
+        gives a maze that is not simply a level seed (``sha256sum`` of an imported ``.bin``)."""
+        return hashlib.sha256(self.state_bytes()).hexdigest()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Maze) and self._key == other._key
@@ -200,8 +245,18 @@ class Maze:
         return (self.world_dim - self.size) // 2
 
     @property
+    def lifted(self) -> bool:
+        """Whether this is a world-sized maze read from a state open outside its inner grid."""
+        return self.inner_size is not None
+
+    @property
     def start(self) -> Cell:
-        return (0, 0)
+        """Where a level's mouse starts: the bottom-left cell of the inner grid (of the
+        declared one, for a lifted maze)."""
+        if self.inner_size is None:
+            return (0, 0)
+        m = (self.world_dim - self.inner_size) // 2
+        return (m, m)
 
     @property
     def top_right(self) -> Cell:
@@ -238,14 +293,21 @@ class Maze:
         """A shortest path from ``start`` to ``goal`` inclusive (None if unreachable)."""
         return G.path_between(self.walls, start, goal)  # which checks both cells
 
+    def _path_if_free(self, start: Cell, goal: Cell) -> list[Cell] | None:
+        """A shortest path, None when either end is a wall (possible only in lifted mazes,
+        whose start or world corner an edit may have walled)."""
+        if not (self.is_free(start) and self.is_free(goal)):
+            return None
+        return self.path(start, goal)
+
     @cached_property
     def path_to_cheese(self) -> list[Cell] | None:
-        """Shortest path from the start (0, 0) to the cheese; None without cheese."""
-        return None if self.cheese is None else self.path(self.start, self.cheese)
+        """Shortest path from the start to the cheese; None without cheese."""
+        return None if self.cheese is None else self._path_if_free(self.start, self.cheese)
 
     @cached_property
     def path_to_top_right(self) -> list[Cell] | None:
-        return self.path(self.start, self.top_right)
+        return self._path_if_free(self.start, self.top_right)
 
     @cached_property
     def decision_square(self) -> Cell | None:
@@ -283,6 +345,7 @@ class Maze:
             "seed": self.seed,
             "template": self.template,
             "mouse_reflected": self.mouse_reflected,
+            "inner_size": self.inner_size,
         }
         values.update(changes)
         return Maze(**values)
@@ -330,6 +393,11 @@ class Maze:
         m = self.margin  # not to_outer: the mouse is checked already, and this runs per cell
         return (self.mouse[1] + m + 0.5, self.mouse[0] + m + 0.5)
 
+    @property
+    def declared_size(self) -> int:
+        """The inner grid size the maze's procgen state declares (``maze_dim``)."""
+        return self.size if self.inner_size is None else self.inner_size
+
     def state_bytes(self) -> bytes:
         return state_bytes_many([self])[0]
 
@@ -344,7 +412,7 @@ def state_bytes_many(mazes: Sequence[Maze]) -> list[bytes]:
         template = mazes[idx[0]].template
         grids = np.stack([mazes[i].world_codes() for i in idx])
         xy = np.array([mazes[i].mouse_xy() for i in idx], dtype=np.float32)
-        dims = np.array([mazes[i].size for i in idx], dtype=np.int32)
+        dims = np.array([mazes[i].declared_size for i in idx], dtype=np.int32)
         refl = np.array([mazes[i].mouse_reflected for i in idx], dtype=np.int32)
         for i, s in zip(idx, template.patch(grids, xy, dims, refl), strict=True):
             out[i] = s

@@ -107,16 +107,26 @@ class MazeFilter:
         return self.max_size if self.max_size % 2 else self.max_size - 1
 
     def accepts(self, maze: Maze) -> bool:
+        return self.rejection(maze) is None
+
+    def rejection(self, maze: Maze) -> str | None:
+        """Why ``maze`` fails the filter, phrased for a count ("12 given mazes have no
+        decision square"); None when it passes."""
         if not self.min_size <= maze.size <= self.max_size:
-            return False
+            return f"are outside sizes {self.min_size}..{self.max_size}"
         if (
             self.cheese_in_top_right is not None
             and maze.cheese_in_top_right(self.region) != self.cheese_in_top_right
         ):
-            return False
-        return self.has_decision_square is None or (
-            maze.has_decision_square == self.has_decision_square
-        )
+            where = "outside" if self.cheese_in_top_right else "in"
+            return f"have the cheese {where} the top-right {self.region}x{self.region}"
+        if self.has_decision_square is not None and (
+            maze.has_decision_square != self.has_decision_square
+        ):
+            return (
+                "have no decision square" if self.has_decision_square else "have a decision square"
+            )
+        return None
 
     def describe(self) -> str:
         parts = []
@@ -131,6 +141,21 @@ class MazeFilter:
 
 
 ANY = MazeFilter()
+
+
+@dataclass(frozen=True)
+class FilteredStream:
+    """The stream factory ``base_seed -> mazes`` of generated levels passing ``where``.
+
+    A claim's units come from one of these (``Subject.stream``); a run given ``--mazes``
+    replaces it by the given mazes that pass the same filter
+    (:class:`harness.maze.given.GivenMazes`), which is why the filter stays visible.
+    """
+
+    where: MazeFilter
+
+    def __call__(self, base_seed: int) -> Iterator[Maze]:
+        return maze_stream(base_seed, self.where)
 
 
 def seeds_from(base_seed: int) -> Iterator[int]:

@@ -45,6 +45,7 @@ RUN_FACT_KEYS = (
     "profile_note",
     "subject_caveat",
     "base_seed_note",
+    "maze_source",
     "checkpoint_layout",
     "numerics",
     "device_check",
@@ -172,6 +173,7 @@ def claim_entry(
         "budget": run.get("budget"),
         "base_seed": record.base_seed if record.base_seed is not None else run.get("base_seed"),
         "seeds": list(record.seeds),
+        "mazes": list(record.mazes) or None,
         "shares_units_with": list(shares_units_with or []),
         "per_seed": record.per_seed,
         "unit_effects": list(record.unit_effects),
@@ -225,21 +227,22 @@ def shared_units(
     each claim (aligned with ``claims``, which carry ``id`` and ``seeds``), its
     ``shares_units_with`` list.
 
-    A unit is identified by its seed (a level seed is a maze). Two claims *share units* when
-    their seed sets have at least one seed in common; groups are the connected components of
-    that relation (claims in report order, groups ordered by their first claim). Why this
-    rule: a single common maze already makes two verdicts statistically dependent, so any
-    threshold ("half the seeds") would hide real dependence, and components say it in a few
-    lines even when twenty claims reuse the base-seed stream. Because components can chain
-    (A shares with B, B with C, A not with C), each group also states ``seeds_in_all`` and
-    ``min_pairwise_overlap``, and each claim lists every claim it shares seeds with and how
-    many (``{"id", "seeds_in_common"}``), so a tight group (the same mazes) is told from a
-    loose chain. Sharing is kept on purpose -- paired designs need the same mazes in every
-    arm of a claim -- and is harmless for Holm, which is valid under arbitrary dependence;
-    it does mean the verdicts are not independent pieces of evidence.
+    A unit is identified by its seed (a level seed is a maze), or by its content hash in a run
+    given mazes (``mazes``: edited variants of one level share its seed). Two claims *share
+    units* when their seed sets have at least one seed in common; groups are the connected
+    components of that relation (claims in report order, groups ordered by their first claim).
+    Why this rule: a single common maze already makes two verdicts statistically dependent, so
+    any threshold ("half the seeds") would hide real dependence, and components say it in a few
+    lines even when twenty claims reuse the base-seed stream. Because components can chain (A
+    shares with B, B with C, A not with C), each group also states ``seeds_in_all`` and
+    ``min_pairwise_overlap``, and each claim lists every claim it shares seeds with and how many
+    (``{"id", "seeds_in_common"}``), so a tight group (the same mazes) is told from a loose
+    chain. Sharing is kept on purpose -- paired designs need the same mazes in every arm of a
+    claim -- and is harmless for Holm, which is valid under arbitrary dependence; it does mean
+    the verdicts are not independent pieces of evidence.
     """
     ids = [str(c["id"]) for c in claims]
-    seeds = [{int(x) for x in c.get("seeds") or ()} for c in claims]
+    seeds = [_unit_ids(c) for c in claims]
     overlap = {
         (a, b): len(seeds[a] & seeds[b])
         for a in range(len(claims))
@@ -275,6 +278,12 @@ def shared_units(
         "note": SHARED_UNITS_NOTE,
     }
     return block, shares
+
+
+def _unit_ids(claim: Mapping[str, Any]) -> set[Any]:
+    if claim.get("mazes"):
+        return set(claim["mazes"])
+    return {int(x) for x in claim.get("seeds") or ()}
 
 
 def _components(n: int, edges: list[tuple[int, int]]) -> list[list[int]]:
@@ -377,7 +386,9 @@ def build_report(
     missing_refute = sum(_missing(p) for p in p_refute)
     adjusted = holm(p_support, untested=len(errored) + missing_support)
     adjusted_refute = holm(p_refute, untested=len(errored) + missing_refute)
-    units_block, shares = shared_units([{"id": r.id, "seeds": r.seeds} for r in ordered])
+    units_block, shares = shared_units(
+        [{"id": r.id, "seeds": r.seeds, "mazes": r.mazes} for r in ordered]
+    )
     claims = [
         claim_entry(r, p, pr, sh)
         for r, p, pr, sh in zip(ordered, adjusted, adjusted_refute, shares, strict=True)

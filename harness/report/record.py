@@ -68,6 +68,8 @@ class ClaimRecord:
     result: dict[str, Any] | None = None
     expected: str = "supported"
     seeds: list[int] = field(default_factory=list)
+    #: Content hashes of the unit mazes, aligned with ``seeds`` (runs given ``--mazes``).
+    mazes: list[str] = field(default_factory=list)
     base_seed: int | None = None
     per_seed: dict[str, Any] = field(default_factory=dict)
     unit_effects: list[float | None] = field(default_factory=list)

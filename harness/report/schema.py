@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = "2.4"
+SCHEMA_VERSION = "2.5"
 #: Major versions this code reads (2.0 renamed nested ``pvalue`` keys to ``p_value``; the
 #: contract fields the baseline comparison reads are the same in 1.x and 2.x).
 READABLE_MAJORS = (1, 2)

@@ -12,6 +12,7 @@ from harness.report.text import (
     ordered_claims,
     run_warnings,
     summary_row,
+    units_source_text,
 )
 
 
@@ -50,7 +51,7 @@ def summary_lines(report: Mapping[str, Any], report_dir: Path | None) -> list[st
         f"{holm_counts_text(report)} (alpha {run.get('alpha')}{_family_text(report)})",
         f"checkpoint {run.get('checkpoint')} sha256 {run.get('checkpoint_sha256') or 'n/a'}, "
         f"profile {run.get('profile') or 'n/a'}, device {run.get('device')}, "
-        f"budget {run.get('budget')}, base seed {run.get('base_seed')}"
+        f"budget {run.get('budget')}, {units_source_text(run)}"
         + (", sequential" if run.get("sequential") else ""),
         *_shared_units_line(report),
         *([f"about the subject: {run['subject_caveat']}"] if run.get("subject_caveat") else []),

@@ -111,13 +111,7 @@ def claim_items(claim: Mapping[str, Any], seeds_shown: int = 30) -> list[tuple[s
         items.append(("published", published_text(claim["published"])))
     if claim.get("interventions"):
         items.append(("interventions", "; ".join(claim["interventions"])))
-    seeds = claim.get("seeds") or []
-    if seeds:
-        shown = ", ".join(str(x) for x in seeds[:seeds_shown])
-        more = " ..." if len(seeds) > seeds_shown else ""
-        items.append(
-            ("seeds", f"{len(seeds)} from base seed {claim.get('base_seed')}: {shown}{more}")
-        )
+    items.extend(unit_items(claim, seeds_shown))
     if claim.get("selection"):
         items.append(("selected on", selection_text(claim)))
     if claim.get("shares_units_with"):
@@ -129,6 +123,23 @@ def claim_items(claim: Mapping[str, Any], seeds_shown: int = 30) -> list[tuple[s
         )
     if claim.get("baseline"):
         items.append(("baseline", json.dumps(claim["baseline"])))
+    return items
+
+
+def unit_items(claim: Mapping[str, Any], shown: int) -> list[tuple[str, str]]:
+    """The claim's units: their seeds (from the base seed, or of the given mazes) and, for
+    given mazes, their content hashes."""
+    seeds, hashes = claim.get("seeds") or [], claim.get("mazes") or []
+    items = []
+    if seeds:
+        where = (
+            "given mazes with level seeds" if hashes else f"from base seed {claim.get('base_seed')}"
+        )
+        more = " ..." if len(seeds) > shown else ""
+        items.append(("seeds", f"{len(seeds)} {where}: {', '.join(map(str, seeds[:shown]))}{more}"))
+    if hashes:
+        more = " ..." if len(hashes) > shown else ""
+        items.append(("mazes (sha256)", ", ".join(h[:12] for h in hashes[:shown]) + more))
     return items
 
 
@@ -159,6 +170,14 @@ RUN_NOTES = (
     ("numerics", "numerics"),
     ("device_check", "device check"),
 )
+
+
+def units_source_text(run: Mapping[str, Any]) -> str:
+    """Where the claims' units came from: 'base seed 2000000', or the given mazes."""
+    given = run.get("maze_source")
+    if isinstance(given, Mapping):
+        return f"{given.get('count')} given mazes from {given.get('source')}"
+    return f"base seed {run.get('base_seed')}"
 
 
 def incomplete_text(report: Mapping[str, Any]) -> str | None:

@@ -89,11 +89,18 @@ class SamplingPlan:
 
 
 class Values(Mapping[str, np.ndarray]):
-    """Per-unit metric values by column, aligned with the units' seeds."""
+    """Per-unit metric values by column, aligned with the units' seeds (and the units
+    themselves, when the sampler kept them: figures draw the sample's own mazes)."""
 
-    def __init__(self, columns: Mapping[str, np.ndarray], seeds: Sequence[int]) -> None:
+    def __init__(
+        self,
+        columns: Mapping[str, np.ndarray],
+        seeds: Sequence[int],
+        units: Sequence[Any] = (),
+    ) -> None:
         self._columns = dict(columns)
         self.seeds: tuple[int, ...] = tuple(seeds)
+        self.units: tuple[Any, ...] = tuple(units)
 
     def __getitem__(self, key: str) -> np.ndarray:
         try:
@@ -121,7 +128,7 @@ class Values(Mapping[str, np.ndarray]):
         return next(iter(self._columns.values()))
 
     def head(self, n: int) -> Values:
-        return Values({k: v[:n] for k, v in self._columns.items()}, self.seeds[:n])
+        return Values({k: v[:n] for k, v in self._columns.items()}, self.seeds[:n], self.units[:n])
 
     def seeds_at(self, positions: Iterable[int]) -> list[int]:
         return [self.seeds[p] for p in positions if 0 <= p < len(self.seeds)]
@@ -142,6 +149,10 @@ class Sample:
         return self.values.seeds
 
     @property
+    def units(self) -> tuple[Any, ...]:
+        return self.values.units
+
+    @property
     def n(self) -> int:
         return self.values.n
 
@@ -149,6 +160,7 @@ class Sample:
 @dataclass
 class _Store:
     seeds: list[int] = field(default_factory=list)
+    units: list[Any] = field(default_factory=list)
     chunks: dict[str, list[np.ndarray]] = field(default_factory=dict)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
@@ -191,7 +203,7 @@ class Measurement:
             k: np.concatenate(v) if v else np.empty((0, *store.shapes.get(k, ())))
             for k, v in store.chunks.items()
         }
-        return Values(cols, store.seeds)
+        return Values(cols, store.seeds, store.units)
 
     def draw(self, n: int) -> Values:
         """Make sure at least ``n`` units are measured (fewer if the stream ends)."""
@@ -217,6 +229,7 @@ class Measurement:
                     break
                 seeds = [unit_seed(u) for u in batch]
                 self._append(seeds, self._normalize(self._metric(batch), seeds))
+                store.units.extend(batch)
                 bar.update(len(batch))
         return self.values.head(n)
 
