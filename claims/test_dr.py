@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from harness.claim.examples import example_mazes
-from harness.claim.handle import maze_label
 from harness.dream import DreamSettings
 from harness.experiments.dreaming import DreamValues, dream_figure, dream_maze
 from harness.stats import PairedDifference
@@ -48,7 +47,7 @@ def test_dr1_dreamed_mazes_raise_the_objective(claim, subject):
                 "example",
                 dream_figure(subject, example, "DR1: random vs dreamed maze"),
                 "random vs dreamed maze, procgen renders with the policy's field "
-                f"({maze_label(maze)})",
+                f"({claim.maze_label(maze)})",
             )
         except Exception as exc:  # a figure never fails the claim
             claim.add_note(f"example figure failed: {type(exc).__name__}: {exc}")

@@ -34,7 +34,7 @@ from harness.claim.spec import ClaimSpec
 from harness.experiments.conditions import ConditionExperiment, Conditions
 from harness.intervention_errors import InterventionDeviceError
 from harness.maze.given import GivenMazes
-from harness.maze.maze import Maze, MazeError
+from harness.maze.maze import Maze
 from harness.maze.seed_ranges import SeedRange, refusing_overlap
 from harness.maze.streams import FilteredStream, MazeFilter
 from harness.policy.fake_device import FakeDeviceError
@@ -186,14 +186,12 @@ class Claim:
         """The run's ``--mazes`` that this claim's stream filter admits, in file order; the
         claim is skipped (saying why) when its units are not filtered mazes or fewer than
         three qualify."""
-        maze_set = self.options.mazes
-        assert maze_set is not None
         if not isinstance(stream, FilteredStream):
             pytest.skip(
                 f"{self.id} draws its units from {type(stream).__name__}, not from a maze "
                 "filter, so --mazes cannot replace them"
             )
-        given = GivenMazes(maze_set, stream.where, tuple(self._selections))
+        given = self._given(stream.where)
         note = given.describe(size)
         if note not in self.record.notes:
             self.add_note(note)
@@ -202,6 +200,18 @@ class Claim:
                 f"{self.id}: too few given mazes for a sample of at least {MIN_GIVEN}: {note}"
             )
         return given
+
+    def _given(self, where: MazeFilter) -> GivenMazes:
+        """The ``--mazes`` this filter admits, minus those the claim's selections exclude."""
+        assert self.options.mazes is not None
+        return GivenMazes(self.options.mazes, where, tuple(self._selections))
+
+    def maze_label(self, maze: Maze) -> str:
+        """'seed 17' for a level of the seed stream; under ``--mazes`` also the maze's hash,
+        since a given maze may be an edited variant of its level."""
+        if self.options.mazes is None:
+            return f"seed {maze.seed}"
+        return f"seed {maze.seed}, maze {maze.content_hash[:12]}"
 
     # -- report extras --------------------------------------------------------------------
     def add_figure(self, name: str, fig_or_png: Any, caption: str = "") -> None:
@@ -228,7 +238,7 @@ class Claim:
                 experiment,
                 mazes[0],
                 f"{self.spec.id}: {caption}",
-                f"{caption} ({maze_label(mazes[0])})",
+                f"{caption} ({self.maze_label(mazes[0])})",
             )
 
     def _attach_comparison(
@@ -263,9 +273,11 @@ class Claim:
                 is_counterexample, where, self.options.budget, self.options.counterexamples
             )
         else:
-            given = GivenMazes(self.options.mazes, where, tuple(self._selections))
             found = counterexamples.search_given(
-                is_counterexample, given.eligible, self.options.budget, self.options.counterexamples
+                is_counterexample,
+                self._given(where).eligible,
+                self.options.budget,
+                self.options.counterexamples,
             )
             description = f"{description}, among the given mazes"
         if found is None:
@@ -323,15 +335,6 @@ class Claim:
 MIN_GIVEN = 3
 #: Errors a diagnostic must not turn into a note: they are bugs that would hit the verdicts too.
 DEVICE_ERRORS = (FakeDeviceError, InterventionDeviceError)
-
-
-def maze_label(maze: Maze) -> str:
-    """'seed 17', or 'seed 17, maze 3f2a9c01b4e7' for a maze that is not the level itself."""
-    try:
-        plain = maze == Maze.from_seed(maze.seed) if maze.seed is not None else False
-    except MazeError:
-        plain = False
-    return f"seed {maze.seed}" if plain else f"seed {maze.seed}, maze {maze.content_hash[:12]}"
 
 
 def record_result(

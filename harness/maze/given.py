@@ -10,7 +10,7 @@ used in file order. Every skip is counted by reason, so the report can say how m
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -64,9 +64,6 @@ class GivenMazes:
 
     def __call__(self, _base_seed: int) -> Iterator[Maze]:
         return iter(self.eligible)
-
-    def first(self, k: int) -> Sequence[Maze]:
-        return self.eligible[:k]
 
     def describe(self, n: int | None = None) -> str:
         """'given mazes: 25 of the 40 qualify (12 have no decision square, ...); up to 20

@@ -90,7 +90,7 @@ class MazeSet:
     @property
     def normalized(self) -> int:
         """States whose bytes this project writes differently (see ``source_hashes``)."""
-        return sum(a != b for a, b in zip(self.source_hashes, self.hashes, strict=False))
+        return sum(a != b for a, b in zip(self.source_hashes, self.hashes, strict=True))
 
     def describe(self) -> str:
         lifted = f", {self.lifted} lifted to the world" if self.lifted else ""
