@@ -54,6 +54,8 @@ COMMANDS: tuple[Command, ...] = (
         "harness.experiments.discover_command",
         "rank a layer's channels by how well they track the cheese; write a profile draft",
     ),
+    Command("dashboard", "harness.report.dashboard_command", "claims x checkpoints of reports"),
+    Command("sweep", "harness.sweep", "run the claims on each checkpoint, then the dashboard"),
 )
 
 

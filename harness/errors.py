@@ -36,6 +36,7 @@ USER_ERROR_NAMES: tuple[str, ...] = (
     "harness.stats.errors.StatsInputError",
     "harness.report.schema.ReportSchemaError",
     "harness.report.baseline.BaselineError",
+    "harness.report.dashboard.DashboardError",
 )
 
 

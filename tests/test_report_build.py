@@ -13,7 +13,7 @@ from harness.claim.handle import record_conditions, record_result
 from harness.experiments.conditions import Condition
 from harness.interventions import AddVector
 from harness.report.atomic import atomic_write_text, new_report_dir, update_latest
-from harness.report.baseline import BaselineError, compare, intervals_overlap, load_baseline
+from harness.report.baseline import BaselineError, compare, load_baseline
 from harness.report.build import build_report, strip_timings
 from harness.report.figures import distribution_plot, forest_plot
 from harness.report.record import ClaimRecord
@@ -80,27 +80,90 @@ def test_schema_check_names_problems():
     with pytest.raises(ReportSchemaError, match=r"missing 'seeds'.*verdict 'maybe'"):
         validate_report(broken)
     with pytest.raises(ReportSchemaError, match="readable major versions"):
-        validate_report({**report, "schema_version": "3.0"})
+        validate_report({**report, "schema_version": "4.0"})
     validate_report({**report, "schema_version": "1.0"})  # 1.x has the same contract fields
 
 
-def test_baseline_statuses_with_regressions_first():
-    old = build([record("CV1", 0.3), record("CV2", 0.3), record("CV3", 0.0), record("CV9", 0.3)])
-    new = build([record("CV1", 0.3), record("CV2", -0.3), record("CV3", 0.3), record("CV4", 0.3)])
-    old["claims"][0]["ci"] = [5.0, 6.0]  # CV1 keeps its verdict but its interval moved
+def _tolerant(rec: ClaimRecord, tol: float | None = 0.05) -> ClaimRecord:
+    rec.regression_tolerance = None if tol is None else {"value": tol, "source": "test"}
+    return rec
+
+
+def test_baseline_statuses_are_effect_tests_with_regressions_first():
+    old = build(
+        [_tolerant(record(i, m)) for i, m in (("CV1", 0.3), ("CV2", 0.3), ("CV3", 0.0))]
+        + [_tolerant(record("CV9", 0.3)), _tolerant(record("CV5", 0.3))]
+    )
+    new = build(
+        [_tolerant(record(i, m)) for i, m in (("CV1", 0.3), ("CV2", -0.3), ("CV3", 0.3))]
+        + [_tolerant(record("CV4", 0.3)), _tolerant(record("CV5", 0.3), None)]
+    )
+    old["claims"][0]["ci"] = [5.0, 6.0]  # a moved interval is not the criterion: the units are
     compare(new, old, "old.json")
     statuses = {c["id"]: c["baseline"]["status"] for c in new["claims"]}
-    assert statuses == {"CV1": "shifted", "CV2": "regression", "CV3": "improvement", "CV4": "new"}
+    assert statuses == {
+        "CV1": "equivalent",
+        "CV2": "regression",
+        "CV3": "improvement",
+        "CV4": "new",
+        "CV5": "equivalent",  # no tolerance in this run: the baseline's is used
+    }
     rows = new["baseline"]["rows"]
-    assert [r["status"] for r in rows] == ["regression", "shifted", "missing", "improvement", "new"]
-    assert rows[2]["id"] == "CV9"
+    assert [r["status"] for r in rows] == [
+        "regression",
+        "missing",
+        "improvement",
+        "equivalent",
+        "equivalent",
+        "new",
+    ]
+    assert rows[1]["id"] == "CV9" and rows[0]["design"] == "paired"
+    assert rows[0]["change"] == pytest.approx(-0.6) and rows[0]["p_regression_holm"] < 0.05
     assert new["claims"][1]["baseline"]["verdict_changed"] is True
+    assert new["baseline"]["counts"]["regression"] == 1 and new["baseline"]["mismatches"] == []
+    assert "baseline's profile" in new["claims"][4]["baseline"]["tolerance_source"]
 
 
-def test_interval_overlap_with_open_ends():
-    assert intervals_overlap([0.0, 1.0], [1.0, 2.0])
-    assert not intervals_overlap([0.0, 1.0], [1.5, None])
-    assert intervals_overlap([None, 0.0], [-5.0, -4.0])
+def test_a_smaller_sample_of_the_same_mazes_is_not_a_regression():
+    """A budget change: n falls from 30 to 10 on the first mazes of the same stream. The
+    interval widens (the label may change), but the paired change is 0: equivalent."""
+    old = build([_tolerant(record("CV1", 0.25, threshold=0.2, n=30))])
+    old["run"]["budget"] = "default"
+    new = build([_tolerant(record("CV1", 0.25, threshold=0.2, n=10))])
+    new["run"]["budget"] = "quick"
+    compare(new, old, "old.json")
+    row = new["baseline"]["rows"][0]
+    assert row["status"] == "equivalent" and row["n"] == 10 and row["change"] == 0
+    expected = {"what": "budget", "baseline": "default", "run": "quick"}
+    assert expected in new["baseline"]["mismatches"]
+
+
+def test_unpaired_units_and_undecided_without_a_tolerance():
+    far = _tolerant(record("CV1", -0.3))
+    far.seeds = [s + 1000 for s in far.seeds]  # other mazes: no pairs
+    old = build([_tolerant(record("CV1", 0.3)), _tolerant(record("CV2", 0.3), None)])
+    new = build([far, _tolerant(record("CV2", 0.3), None)])
+    compare(new, old, "old.json")
+    rows = {r["id"]: r for r in new["baseline"]["rows"]}
+    assert rows["CV1"]["status"] == "regression" and rows["CV1"]["design"] == "unpaired (units)"
+    assert rows["CV2"]["status"] == "undecided"
+    assert "no regression tolerance" in rows["CV2"]["reason"]
+
+
+def test_direction_follows_the_claim():
+    """An upper-bound claim ('does nothing': smaller is better) regresses when it grows."""
+
+    def eq(mean: float) -> ClaimRecord:
+        rec = ClaimRecord("CV2", "CV2", "t::2", "t", "s", "h")
+        d = np.abs(np.random.default_rng(3).normal(mean, 0.01, 30))
+        record_result(rec, equivalence(d, margin=0.05), seeds=list(range(30)))
+        rec.run = {"checkpoint": "c", "profile": "p", "device": "cpu"}
+        return _tolerant(rec, 0.02)
+
+    old, new = build([eq(0.01)]), build([eq(0.2)])
+    compare(new, old, "old.json")
+    row = new["baseline"]["rows"][0]
+    assert row["direction"] == -1 and row["status"] == "regression", row
 
 
 def test_bad_baselines_are_named(tmp_path):

@@ -147,7 +147,7 @@ def test_baseline_regressions_are_listed_first(claims_pytester):
     # The asserted verdicts depend on the seeds drawn: pin the stream, not the default.
     claims_pytester.runpytest("--report-dir", str(first), "--base-seed", "0")
     baseline = json.loads((first / "report.json").read_text())
-    # Pretend CV2 used to be supported with a far-away interval, CV1 used to be refuted.
+    # Pretend CV2 used to have a far-away interval and CV1 used to be refuted (labels only).
     by_id = {c["id"]: c for c in baseline["claims"]}
     by_id["CV1"]["verdict"] = "refuted"
     by_id["CV2"]["ci"] = [10.0, 11.0]
@@ -164,12 +164,13 @@ def test_baseline_regressions_are_listed_first(claims_pytester):
     )
     report = json.loads((second / "report.json").read_text())
     rows = report["baseline"]["rows"]
-    assert [(r["id"], r["status"]) for r in rows] == [("CV2", "regression"), ("CV1", "improvement")]
+    # CV1's label flipped (pretended), its effect did not: equivalent, the label change beside
+    assert [(r["id"], r["status"]) for r in rows] == [("CV2", "regression"), ("CV1", "equivalent")]
     lines = result.stdout.lines
     header = next(i for i, ln in enumerate(lines) if ln.startswith("id ") and "verdict" in ln)
     first_row, second_row = lines[header + 1], lines[header + 2]
     assert first_row.startswith("CV2") and "regression (supported -> refuted)" in first_row
-    assert second_row.startswith("CV1") and "improvement" in second_row
+    assert second_row.startswith("CV1") and "equivalent (refuted -> supported)" in second_row
     assert "1 regressions" in result.stdout.str()
 
 

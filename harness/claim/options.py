@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.maze.procgen_env import MAX_SEED
@@ -43,6 +44,13 @@ class ClaimOptions:
     diagnostics: bool = True
     #: Given mazes (``--mazes``): claims sample these, in file order, instead of seeds.
     mazes: MazeSet | None = None
+    #: The counterexample database (``--counterexample-db``): saved counterexamples are
+    #: replayed before each search and new ones saved; None turns it off.
+    counterexample_db: Path | None = None
+    #: How the run header names the database: the option as given, or
+    #: ``reports/counterexamples`` for the default (never the absolute path, which would
+    #: make reports of the same run in two checkouts differ).
+    counterexample_db_label: str | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.alpha) and 0.0 < self.alpha < 0.5):
@@ -76,6 +84,9 @@ class ClaimOptions:
             "inconclusive": self.inconclusive,
             "unexpected": self.unexpected,
             "counterexamples": self.counterexamples,
+            "counterexample_db": self.counterexample_db_label
+            if self.counterexample_db is not None
+            else None,
             "mazes": None if self.mazes is None else self.mazes.to_dict(),
         }
 

@@ -42,6 +42,15 @@ class ClaimParams:
     expect: str | None = None
     #: Why the threshold and margin are what they are, in the claim's own words (reported).
     rationale: str | None = None
+    #: The effect change a regression check tolerates: a number, or numbers by variant.
+    regression_tolerance: float | Mapping[str, float] | None = None
+
+    def tolerance_for(self, variant: str | None) -> float | None:
+        """The declared regression tolerance of one variant (``CH3[distance]``: "distance")."""
+        value = self.regression_tolerance
+        if isinstance(value, Mapping):
+            return value.get(variant or "", value.get("default"))
+        return value
 
     def require(self, key: str) -> Any:
         """The value of ``key`` (a field or a ``params`` entry), or a ProfileError naming it."""
@@ -179,6 +188,7 @@ def profile_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Prof
             params=dict(table.get("params", {})),
             expect=table.get("expect"),
             rationale=table.get("rationale"),
+            regression_tolerance=table.get("regression_tolerance"),
         )
     return Profile(
         name=name,

@@ -59,6 +59,15 @@ def _margin(v: Any) -> str | None:
     return "a number > 0 or [low, high] with low < high"
 
 
+def _tolerance(v: Any) -> str | None:
+    """A number > 0, or a table of numbers > 0 by variant (``default`` for the rest)."""
+    if _is_number(v) and v > 0:
+        return None
+    if isinstance(v, dict) and v and all(_is_number(x) and x > 0 for x in v.values()):
+        return None
+    return "a number > 0 or a table of numbers > 0 by variant ({ default = 0.05, trend = 0.01 })"
+
+
 def _alternative(v: Any) -> str | None:
     return None if v in ("greater", "less", "two-sided") else "'greater', 'less' or 'two-sided'"
 
@@ -125,6 +134,8 @@ CLAIM_KEYS: dict[str, tuple[bool, Check]] = {
     "params": (False, _table),
     "expect": (False, _verdict),
     "rationale": (False, _string),
+    # the effect change a regression check tolerates (--baseline), in the statistic's units
+    "regression_tolerance": (False, _tolerance),
 }
 
 
@@ -147,6 +158,8 @@ SHARED_TABLES: dict[str, dict[str, tuple[bool, Check]]] = {
     },
     # BH1-BH3: one data set and one model family
     "behaviour": {"horizon": (False, _count), "l1_c": (False, _positive)},
+    # regression checks (--baseline): the tolerance of a claim that declares none
+    "regression": {"tolerance": (False, _positive), "rationale": (False, _string)},
     # NM1 and ED1: the NMF fit and the choice of its cheese direction
     "nmf": {
         key: (False, _count)

@@ -1,25 +1,22 @@
-"""Compare a run with a baseline report: verdict changes and intervals that moved apart.
+"""Compare a run with a baseline report (``--baseline``): read it, then test each claim's
+effect change (:mod:`harness.report.regression`).
 
-Status of each claim, most severe first:
-
-* ``regression``  -- supported before and not now, or inconclusive before and refuted now;
-* ``shifted``     -- same verdict, but the two intervals no longer overlap;
-* ``missing``     -- in the baseline, not in this run;
-* ``improvement`` -- supported now and not before, or refuted before and inconclusive now;
-* ``new``         -- not in the baseline;
-* ``unchanged``.
+Status of each claim, most severe first: ``regression`` (the effect got worse by more than
+the claim's tolerance), ``missing`` (in the baseline, not in this run), ``undecided``,
+``improvement``, ``equivalent`` (the change lies inside +/- the tolerance), ``new``. The
+verdict-label change is shown beside the status (``from``, ``to``) but is not the criterion.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from harness.report.regression import STATUSES, compare_reports
 from harness.report.schema import ReportSchemaError, validate_report
 
-STATUS_ORDER = ("regression", "shifted", "missing", "improvement", "new", "unchanged")
+STATUS_ORDER = STATUSES
 
 
 class BaselineError(ValueError):
@@ -41,66 +38,13 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _bound(value: Any, default: float) -> float:
-    return default if value is None else float(value)
-
-
-def intervals_overlap(a: list[Any], b: list[Any]) -> bool:
-    lo = max(_bound(a[0], -math.inf), _bound(b[0], -math.inf))
-    hi = min(_bound(a[1], math.inf), _bound(b[1], math.inf))
-    return lo <= hi
-
-
-def _status(before: str, now: str, overlap: bool) -> str:
-    if before == "supported" and now != "supported":
-        return "regression"
-    if before == "inconclusive" and now == "refuted":
-        return "regression"
-    if now == "supported" and before != "supported":
-        return "improvement"
-    if before == "refuted" and now == "inconclusive":
-        return "improvement"
-    return "unchanged" if overlap else "shifted"
-
-
 def compare(report: dict[str, Any], baseline: dict[str, Any], path: str | Path) -> None:
-    """Annotate ``report`` in place: each claim's ``baseline`` and the top-level summary."""
-    base = {c["id"]: c for c in baseline["claims"]}
-    rows = []
+    """Annotate ``report`` in place: the top-level ``baseline`` block (the effect comparison of
+    :mod:`harness.report.regression`) and each claim's own ``baseline`` entry."""
+    block = compare_reports(report, baseline)
+    block = {"path": str(path), "schema_version": baseline.get("schema_version"), **block}
+    by_id = {row["id"]: row for row in block["rows"]}
     for claim in report["claims"]:
-        old = base.get(claim["id"])
-        if old is None:
-            claim["baseline"] = {"status": "new"}
-            rows.append({"id": claim["id"], "status": "new", "from": None, "to": claim["verdict"]})
-            continue
-        overlap = intervals_overlap(claim["ci"], old["ci"])
-        status = _status(old["verdict"], claim["verdict"], overlap)
-        claim["baseline"] = {
-            "status": status,
-            "verdict": old["verdict"],
-            "verdict_changed": old["verdict"] != claim["verdict"],
-            "estimate": old.get("estimate"),
-            "ci": old.get("ci"),
-            "intervals_overlap": overlap,
-        }
-        rows.append(
-            {
-                "id": claim["id"],
-                "status": status,
-                "from": old["verdict"],
-                "to": claim["verdict"],
-                "intervals_overlap": overlap,
-            }
-        )
-    current = {c["id"] for c in report["claims"]}
-    for claim_id in sorted(set(base) - current):
-        rows.append(
-            {"id": claim_id, "status": "missing", "from": base[claim_id]["verdict"], "to": None}
-        )
-    rows.sort(key=lambda r: STATUS_ORDER.index(r["status"]))
-    report["baseline"] = {
-        "path": str(path),
-        "schema_version": baseline.get("schema_version"),
-        "counts": {s: sum(r["status"] == s for r in rows) for s in STATUS_ORDER},
-        "rows": rows,
-    }
+        row = by_id[claim["id"]]
+        claim["baseline"] = {k: v for k, v in row.items() if k != "id"}
+    report["baseline"] = block

@@ -182,6 +182,7 @@ def claim_entry(
         "conditions": list(record.conditions),
         "published": record.published,
         "rationale": record.rationale,
+        "regression_tolerance": record.regression_tolerance,
         "selection": list(record.selection),
         "notes": list(record.notes),
         "counterexamples": list(record.counterexamples),

@@ -10,7 +10,9 @@ from typing import Any
 
 from harness.report.text import (
     SUMMARY_HEADER,
+    baseline_lines,
     claim_items,
+    counterexample_groups,
     multiplicity_text,
     ordered_claims,
     run_notes,
@@ -84,12 +86,9 @@ def render_html(
     ]
     baseline = report.get("baseline")
     if baseline:
-        c = baseline["counts"]
-        parts.append(
-            f"<p>Baseline <code>{escape(baseline['path'])}</code>: {c['regression']} regressions, "
-            f"{c['shifted']} shifted intervals, {c['missing']} missing, {c['improvement']} "
-            f"improvements, {c['new']} new.</p>"
-        )
+        parts.append('<ul class="baseline">')
+        parts += [f"<li>{escape(line)}</li>" for line in baseline_lines(baseline)]
+        parts.append("</ul>")
     parts.append(_summary_table(report))
     if forest_png:
         parts += ["<h2>Forest plot</h2>", _img(forest_png, "forest plot of effects")]
@@ -153,12 +152,22 @@ def _components_table(comps: list[Mapping[str, Any]]) -> str:
 
 
 def _counterexamples(claim: Mapping[str, Any]) -> str:
-    out = ["<h3>Counterexamples</h3><ul>"]
-    for ce in claim["counterexamples"]:
-        seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
-        details = f" <code>{escape(json.dumps(ce['details']))}</code>" if ce.get("details") else ""
-        out.append(f"<li>{escape(seed + ce['description'])}{details}</li>")
-    out.append("</ul>")
+    found, replayed = counterexample_groups(claim)
+    out = []
+    for heading, group in (
+        ("Counterexamples", found),
+        ("Replayed counterexamples (from the counterexample database)", replayed),
+    ):
+        if not group:
+            continue
+        out.append(f"<h3>{heading}</h3><ul>")
+        for ce in group:
+            seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
+            details = (
+                f" <code>{escape(json.dumps(ce['details']))}</code>" if ce.get("details") else ""
+            )
+            out.append(f"<li>{escape(seed + ce['description'])}{details}</li>")
+        out.append("</ul>")
     return "\n".join(out)
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from harness.report.text import (
     SUMMARY_HEADER,
+    baseline_lines,
     claim_items,
+    counterexample_groups,
     multiplicity_text,
     ordered_claims,
     run_notes,
@@ -49,13 +51,7 @@ def render_markdown(report: Mapping[str, Any], forest_file: str | None) -> str:
     ]
     baseline = report.get("baseline")
     if baseline:
-        c = baseline["counts"]
-        lines += [
-            f"Baseline `{baseline['path']}`: {c['regression']} regressions, {c['shifted']} "
-            f"shifted intervals, {c['missing']} missing, {c['improvement']} improvements, "
-            f"{c['new']} new.",
-            "",
-        ]
+        lines += [f"- {_cell(line)}" for line in baseline_lines(baseline)] + [""]
     lines += _table(SUMMARY_HEADER, [summary_row(c) for c in ordered_claims(report)])
     lines.append("")
     if forest_file:
@@ -89,9 +85,11 @@ def _claim_section(claim: Mapping[str, Any]) -> list[str]:
             f"CI [{fmt(comp['ci'][0])}, {fmt(comp['ci'][1])}], p = {fmt_p(comp.get('p_value'))}"
         )
     lines += [f"- note: {note}" for note in claim.get("notes") or []]
-    for ce in claim.get("counterexamples") or []:
-        seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
-        lines.append(f"- counterexample: {seed}{ce['description']}")
+    found, replayed = counterexample_groups(claim)
+    for label, group in (("counterexample", found), ("replayed counterexample", replayed)):
+        for ce in group:
+            seed = f"seed {ce['seed']}: " if ce.get("seed") is not None else ""
+            lines.append(f"- {label}: {seed}{ce['description']}")
     lines.append("")
     for fig in claim.get("figures") or []:
         lines += [f"![{fig['name']}]({fig['file']})", ""]

@@ -79,6 +79,8 @@ class ClaimRecord:
     conditions: list[dict[str, Any]] = field(default_factory=list)
     published: Any = None
     rationale: str = ""
+    #: The effect change a regression check tolerates: ``{"value", "source"}`` (the profile).
+    regression_tolerance: dict[str, Any] | None = None
     #: Facts the claim tests that were selected on other mazes, with those seeds (checked
     #: disjoint from ``seeds``): ``{"fact", "first", "last", "what"}``.
     selection: list[dict[str, Any]] = field(default_factory=list)

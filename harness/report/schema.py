@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = "2.5"
-#: Major versions this code reads (2.0 renamed nested ``pvalue`` keys to ``p_value``; the
-#: contract fields the baseline comparison reads are the same in 1.x and 2.x).
-READABLE_MAJORS = (1, 2)
+SCHEMA_VERSION = "3.0"
+#: Major versions this code reads (2.0 renamed nested ``pvalue`` keys to ``p_value``; 3.0
+#: made the ``baseline`` block an effect comparison with new statuses; the contract fields
+#: the baseline comparison reads are the same in 1.x, 2.x and 3.x).
+READABLE_MAJORS = (1, 2, 3)
 VERDICTS = ("supported", "refuted", "inconclusive")
 
 _NUMBER = (float, int, type(None))
@@ -54,6 +55,16 @@ ADDED_SUMMARY_KEYS: dict[str, tuple[type, ...]] = {
 #: Added in 2.3: the collected tests an interrupted or stopped run never finished.
 ADDED_IN_2_3 = (2, 3)
 ADDED_2_3_TOP_LEVEL_KEYS: dict[str, tuple[type, ...]] = {"not_run": (list,)}
+#: Added in 3.0: each claim's regression tolerance; the gate (``--fail-on``) when a plugin
+#: run wrote the report; the baseline block as an effect comparison.
+ADDED_IN_3_0 = (3, 0)
+ADDED_3_0_CLAIM_KEYS: dict[str, tuple[type, ...]] = {"regression_tolerance": (dict, type(None))}
+ADDED_3_0_TOP_LEVEL_KEYS: dict[str, tuple[type, ...]] = {"gate": (dict,)}
+BASELINE_KEYS: dict[str, tuple[type, ...]] = {
+    "counts": (dict,),
+    "rows": (list,),
+    "mismatches": (list,),
+}
 MULTIPLICITY_KEYS: dict[str, tuple[type, ...]] = {
     "family_size": (int,),
     "errored_in_family": (int,),
@@ -98,11 +109,12 @@ def _check(where: str, obj: dict, keys: dict[str, tuple[type, ...]], required: b
     return problems
 
 
-def _claim_problems(i: int, claim: Any, new: bool = False) -> list[str]:
+def _claim_problems(i: int, claim: Any, new: bool = False, v3: bool = False) -> list[str]:
     where = f"claims[{i}]" + (f" ({claim.get('id')})" if isinstance(claim, dict) else "")
     if not isinstance(claim, dict):
         return [f"{where} must be an object"]
     problems = _check(where, claim, CLAIM_KEYS, True) + _check(where, claim, ADDED_CLAIM_KEYS, new)
+    problems += _check(where, claim, ADDED_3_0_CLAIM_KEYS, v3)
     if claim.get("verdict") not in VERDICTS:
         problems.append(f"{where}: verdict {claim.get('verdict')!r} not in {VERDICTS}")
     ci = claim.get("ci")
@@ -160,9 +172,9 @@ def validate_report(data: Any, source: str = "report") -> None:
                 f"schema_version {data['schema_version']!r} is not compatible with "
                 f"{SCHEMA_VERSION!r} (readable major versions: {list(READABLE_MAJORS)})"
             )
-    new = version[0] == ADDED_IN[0] and version >= ADDED_IN
+    new = version >= ADDED_IN
     problems += _added_problems(data, new)
-    newer = version[0] == ADDED_IN_2_3[0] and version >= ADDED_IN_2_3
+    newer = version >= ADDED_IN_2_3
     problems += _check("report", data, ADDED_2_3_TOP_LEVEL_KEYS, newer)
     for j, entry in enumerate(data.get("not_run") or []):
         if not (isinstance(entry, dict) and isinstance(entry.get("nodeid"), str)):
@@ -171,7 +183,11 @@ def validate_report(data: Any, source: str = "report") -> None:
     if not isinstance(claims, list):
         problems.append("'claims' must be a list")
         claims = []
+    v3 = version >= ADDED_IN_3_0
+    problems += _check("report", data, ADDED_3_0_TOP_LEVEL_KEYS, required=False)
+    if v3 and isinstance(data.get("baseline"), dict):
+        problems += _check("baseline", data["baseline"], BASELINE_KEYS, True)
     for i, claim in enumerate(claims):
-        problems += _claim_problems(i, claim, new)
+        problems += _claim_problems(i, claim, new, v3)
     if problems:
         raise ReportSchemaError(f"{source}: " + "; ".join(problems))

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.report.text import (
     SUMMARY_HEADER,
+    baseline_lines,
     holm_counts_text,
     ordered_claims,
     run_warnings,
@@ -58,11 +59,11 @@ def summary_lines(report: Mapping[str, Any], report_dir: Path | None) -> list[st
     ]
     baseline = report.get("baseline")
     if baseline:
-        counts = baseline["counts"]
+        lines.extend(baseline_lines(baseline))
+    gate = report.get("gate") or {}
+    if gate.get("fail_on", "refuted") != "refuted":
         lines.append(
-            f"baseline {baseline['path']}: {counts['regression']} regressions, "
-            f"{counts['shifted']} shifted intervals, {counts['missing']} missing, "
-            f"{counts['improvement']} improvements, {counts['new']} new"
+            f"gate --fail-on {gate['fail_on']}: {gate['decision']}, exit {gate['exit_status']}"
         )
     if report["claims"]:
         lines.append("")

@@ -9,6 +9,52 @@ from typing import Any
 from harness.stats.format import fmt, fmt_interval, fmt_level, fmt_p
 
 
+def is_replayed(counterexample: Mapping[str, Any]) -> bool:
+    """A counterexample replayed from the counterexample database (not found by this run's
+    search): its details say ``replayed: true``."""
+    return bool((counterexample.get("details") or {}).get("replayed"))
+
+
+def counterexample_groups(
+    claim: Mapping[str, Any],
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """A claim's counterexamples as (found by this run, replayed from the database)."""
+    found = claim.get("counterexamples") or []
+    return [c for c in found if not is_replayed(c)], [c for c in found if is_replayed(c)]
+
+
+def baseline_counts_text(baseline: Mapping[str, Any]) -> str:
+    """'Baseline PATH: 1 regression, 3 equivalent, ...' (effect tests against the tolerance)."""
+    c = baseline["counts"]
+    return (
+        f"baseline {baseline['path']}: {c['regression']} regressions, {c['equivalent']} "
+        f"equivalent, {c['improvement']} improvements, {c['undecided']} undecided, "
+        f"{c['missing']} missing, {c['new']} new (effects against each claim's regression "
+        "tolerance, Holm over the claims compared)"
+    )
+
+
+def baseline_lines(baseline: Mapping[str, Any]) -> list[str]:
+    """The counts, each run fact that differs from the baseline's, and each regression."""
+    from harness.report.regression import mismatch_lines
+
+    lines = [baseline_counts_text(baseline)]
+    lines += [f"baseline mismatch: {line}" for line in mismatch_lines(baseline["mismatches"])]
+    for row in baseline["rows"]:
+        if row["status"] == "regression":
+            lines.append(f"REGRESSION {row['id']}: {row.get('reason', '')}")
+    return lines
+
+
+def baseline_status_text(claim: Mapping[str, Any]) -> str:
+    """A claim's baseline status with the verdict-label change beside it."""
+    base = claim.get("baseline") or {}
+    status = base.get("status", "")
+    if status and base.get("verdict_changed"):
+        status = f"{status} ({base['from']} -> {base['to']})"
+    return status
+
+
 def interval_text(claim: Mapping[str, Any]) -> str:
     ci = claim.get("ci") or [None, None]
     level = claim.get("ci_level")
@@ -41,10 +87,7 @@ def published_text(value: Any) -> str:
 
 def summary_row(claim: Mapping[str, Any]) -> list[str]:
     """id, verdict, estimate, interval, claimed, n, p, p (Holm), baseline status."""
-    base = claim.get("baseline") or {}
-    status = base.get("status", "")
-    if status and base.get("verdict_changed"):
-        status = f"{status} ({base['verdict']} -> {claim['verdict']})"
+    status = baseline_status_text(claim)
     return [
         claim["id"],
         claim["verdict"],

@@ -64,6 +64,8 @@ class TrainConfig:
     checkpoint_every_s: float = 600.0
     eval_every_samples: int = 100_000
     eval_mazes: int = 48
+    #: Keep a snapshot of the policy every this many samples (None: only policy.pth).
+    keep_every: int | None = None
     stream: StreamConfig = field(default_factory=StreamConfig)
 
     @staticmethod
@@ -94,6 +96,7 @@ class Trainer:
         params = list(self.model.parameters()) + list(self.aux.parameters())
         self.opt = torch.optim.Adam(params, lr=cfg.lr)
         self.samples = 0
+        self._next_keep: int | None = None
         self.chunk = 0
         self.batch_in_chunk = 0
         self._feats: torch.Tensor | None = None
@@ -139,11 +142,37 @@ class Trainer:
         return True
 
     def export(self, path: Path) -> None:
-        """Write the policy alone, in Langosco's checkpoint format."""
+        """Write the policy alone, in Langosco's checkpoint format, and beside it the
+        training progress (``<file>.json``), which sweeps and dashboards order by."""
         sd = {k: v.contiguous() for k, v in self.model.state_dict().items()}
         tmp = Path(str(path) + ".tmp")
         torch.save({"model_state_dict": sd}, tmp)
         os.replace(tmp, path)
+        write_progress(path, self.samples, self.cfg.total_samples)
+
+    def _start_snapshots(self) -> int | None:
+        """The sample count of the next snapshot (``--keep-every``); at 0 the untrained policy
+        is kept, where every mechanism starts."""
+        keep = self.cfg.keep_every
+        if keep is None:
+            return None
+        if self.samples == 0:
+            self.keep_snapshot()
+        return (self.samples // keep + 1) * keep
+
+    def _keep_if_due(self) -> None:
+        keep, due = self.cfg.keep_every, self._next_keep
+        if keep is not None and due is not None and self.samples >= due:
+            self.keep_snapshot()
+            self._next_keep = due + keep
+
+    def keep_snapshot(self) -> Path:
+        """The policy at this point of training, kept under ``snapshots/`` (``--keep-every``)."""
+        folder = self.dir / "snapshots"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"policy-{self.samples:09d}.pth"
+        self.export(path)
+        return path
 
     # ------------------------------------------------------------------ steps
     def _losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -218,6 +247,7 @@ class Trainer:
         bar = tqdm(total=cfg.total_samples, initial=self.samples, unit="sample", smoothing=0.05)
         t_start = t_ckpt = time.time()
         next_eval = (self.samples // cfg.eval_every_samples + 1) * cfg.eval_every_samples
+        self._next_keep = self._start_snapshots()
         window: dict[str, list[float]] = {}
         win_t, win_n = time.time(), 0
         self.model.train()
@@ -258,6 +288,7 @@ class Trainer:
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
                 next_eval += cfg.eval_every_samples
+            self._keep_if_due()
             now = time.time()
             if now - t_ckpt > cfg.checkpoint_every_s:
                 self.save()
@@ -270,6 +301,21 @@ class Trainer:
         self.export(self.dir / "policy.pth")
         log.write(json.dumps({"event": "stop", "samples": self.samples, **self.evaluate()}) + "\n")
         log.close()
+
+
+PROGRESS_FORMAT = "maze-claims/training-progress"
+
+
+def progress_path(checkpoint: Path) -> Path:
+    """The sidecar that states how far training had got when ``checkpoint`` was written."""
+    return Path(str(checkpoint) + ".json")
+
+
+def write_progress(checkpoint: Path, samples: int, total_samples: int) -> None:
+    data = {"format": PROGRESS_FORMAT, "samples_seen": int(samples), "total_samples": total_samples}
+    tmp = Path(str(progress_path(checkpoint)) + ".tmp")
+    tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    os.replace(tmp, progress_path(checkpoint))
 
 
 def train(

@@ -49,6 +49,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="pause (and save) here; the learning-rate schedule still spans --total-samples",
     )
     p.add_argument(
+        "--keep-every",
+        type=T.positive_int,
+        default=None,
+        metavar="SAMPLES",
+        help="also keep the policy every SAMPLES samples (and at 0) as "
+        "snapshots/policy-<samples>.pth with a .json sidecar of its progress, for a sweep",
+    )
+    p.add_argument(
         "--max-seconds", type=T.positive_float, default=None, help="stop (and save) after this"
     )
 
@@ -89,6 +97,7 @@ def run(a: argparse.Namespace) -> int:
         # Resuming: the run's own config wins, except for the threads of this sitting.
         cfg = TrainConfig.from_dict(torch.load(state, weights_only=True)["config"])
         cfg.threads = a.threads
+        cfg.keep_every = a.keep_every if a.keep_every is not None else cfg.keep_every
         print(f"resuming {a.run_dir}")
     else:
         cfg = TrainConfig(
@@ -100,6 +109,7 @@ def run(a: argparse.Namespace) -> int:
             value_weight=a.value_weight,
             threads=a.threads,
             eval_every_samples=a.eval_every_samples,
+            keep_every=a.keep_every,
             init_seed=a.init_seed,
             stream=StreamConfig(
                 data_seed=a.data_seed,
