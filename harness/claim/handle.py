@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.claim import counterexamples
-from harness.claim.counterexample_db import CounterexampleDB
+from harness.claim import counterexamples, remembered
 from harness.claim.examples import comparison_figure, example_mazes
 from harness.claim.options import ClaimOptions
 from harness.claim.outcome import assert_verdict, junit_properties
@@ -274,8 +273,8 @@ class Claim:
         note; a new counterexample (``replayed=False``) is then saved for the next run."""
         if self.options.counterexamples == 0 or not self.options.diagnostics:
             return
-        db, checkpoint = self._counterexample_db()
-        replayed = self._replay(db, checkpoint, is_counterexample, where, description)
+        db, checkpoint = remembered.database(self)
+        replayed = remembered.replay(self, db, checkpoint, is_counterexample, where, description)
         if self.options.mazes is None:
             found = counterexamples.search(
                 is_counterexample, where, self.options.budget, self.options.counterexamples
@@ -305,7 +304,7 @@ class Claim:
                 source="search",
             )
             if db is not None and checkpoint is not None:
-                self._save_counterexample(db, checkpoint, found.maze, description)
+                remembered.save(self, db, checkpoint, found.maze, description)
         if example is not None and shown is not None:
             self._attach_comparison(
                 "counterexample",
@@ -314,84 +313,6 @@ class Claim:
                 f"{self.spec.id} counterexample",
                 f"smallest counterexample: {description}"
                 + (" (replayed from the counterexample database)" if found is None else ""),
-            )
-
-    def _counterexample_db(self) -> tuple[CounterexampleDB | None, str | None]:
-        """The run's database and this record's checkpoint sha256 (None, None: off)."""
-        root = self.options.counterexample_db
-        if root is None:
-            return None, None
-        checkpoint = self.record.run.get("checkpoint_sha256")
-        if not checkpoint:
-            self.add_note(
-                "counterexample database not used: the run facts name no checkpoint sha256"
-            )
-            return None, None
-        return CounterexampleDB(root), str(checkpoint)
-
-    def _replay(
-        self,
-        db: CounterexampleDB | None,
-        checkpoint: str | None,
-        is_counterexample: Callable[[Maze], bool],
-        where: MazeFilter,
-        description: str,
-    ) -> list[Maze]:
-        """Re-test the saved counterexamples (smallest first); those that still break the
-        claim are attached as replayed and returned."""
-        if db is None or checkpoint is None:
-            return []
-        try:
-            loaded = db.load(self.id, checkpoint)
-        except (OSError, ValueError) as exc:
-            self.add_note(f"counterexample database not read: {type(exc).__name__}: {exc}")
-            return []
-        for problem in loaded.problems:
-            self.add_note(problem)
-        still: list[Maze] = []
-        rejected: dict[str, int] = {}
-        for entry in loaded.entries:
-            reason = where.rejection(entry.maze)
-            if reason is not None:
-                rejected[reason] = rejected.get(reason, 0) + 1
-                continue
-            label = entry.hash[:8]
-            if not is_counterexample(entry.maze):
-                self.add_note(f"replayed counterexample {label}: the claim now holds on it")
-                continue
-            still.append(entry.maze)
-            found = counterexamples.Counterexample(entry.maze, 1)
-            self.add_counterexample(
-                f"{description} (maze {label})",
-                entry.seed,
-                **counterexamples.details(found),
-                replayed=True,
-                source="database",
-                first_found=dict(entry.first_found),
-            )
-        if rejected:
-            counts = "; ".join(f"{n} {reason}" for reason, n in sorted(rejected.items()))
-            self.add_note(
-                f"counterexample database: {sum(rejected.values())} saved maze(s) not "
-                f"replayed, this claim's filter ({where.describe()}) excludes them: {counts}"
-            )
-        return still
-
-    def _save_counterexample(
-        self, db: CounterexampleDB, checkpoint: str, maze: Maze, description: str
-    ) -> None:
-        """Save a new counterexample; a database that cannot be written is only a note."""
-        first_found = {
-            "budget": self.options.budget,
-            "base_seed": self.options.base_seed,
-            "search": "generated" if self.options.mazes is None else "given mazes",
-        }
-        try:
-            db.save(self.id, checkpoint, maze, description, first_found)
-        except OSError as exc:
-            self.add_note(
-                f"counterexample {maze.content_hash[:8]} not saved to the database: "
-                f"{type(exc).__name__}: {exc}"
             )
 
     # -- the verdict ----------------------------------------------------------------------
