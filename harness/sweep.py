@@ -281,6 +281,7 @@ def run_sweep(
 
     check_pytest_args(pytest_args)
     repo_root()
+    out = Path(out).expanduser().resolve()  # pytest runs in the repo root, not the caller's dir
     specs = [normalize_checkpoint(c) for c in checkpoints]
     names = unit_names(specs)
     check_out(out, names, resume)

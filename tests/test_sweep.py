@@ -31,11 +31,13 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("sweep") / "out"
     bad = out.parent / "no-such-policy.pth"
     start = time.monotonic()
-    checkpoints = ["default", "planted:cheese-blind", str(bad)]
+    checkpoints = ["default", "planted:cheese-blind", bad.name]  # relative to the caller
     pytest_part = ["--", *PYTEST_ARGS]
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "sweep", *checkpoints, "--out", str(out), *pytest_part],
-        cwd=out.parent,  # not the repo root: the sweep must find claims/ itself
+        [sys.executable, "-m", "harness", "sweep", *checkpoints, "--out", out.name, *pytest_part],
+        # not the repo root: the sweep must find claims/ itself, and read --out and
+        # checkpoint paths relative to the caller's directory
+        cwd=out.parent,
         capture_output=True,
         text=True,
         timeout=600,
