@@ -210,7 +210,10 @@ def test_cli_exit_codes_and_output(tmp_path):
 def load_dashboard(binary: str, page: Path, profile_dir: Path) -> dict:
     """Open ``page`` in Chromium (the report browser test's pipe client); console errors,
     failed loads, and what the DOM holds: matrix cells, absent cells, regression markers."""
-    from test_report_browser import Browser  # tests/ is on sys.path (rootdir-relative)
+    from test_report_browser import (  # tests/ is on sys.path (rootdir-relative)
+        Browser,
+        console_errors,
+    )
 
     browser = Browser(binary, profile_dir)
     try:
@@ -238,15 +241,7 @@ def load_dashboard(binary: str, page: Path, profile_dir: Path) -> dict:
         dom = browser.send(
             "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session
         )["result"]["value"]
-        errors = []
-        for event in browser.events:
-            method, params = event.get("method"), event.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                errors.append(params["exceptionDetails"].get("text", "exception"))
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                errors.append(str(params.get("args")))
-            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
-                errors.append(params["entry"].get("text", ""))
+        errors = console_errors(browser.events)
         return {"errors": errors, **json.loads(dom)}
     finally:
         browser.close()

@@ -43,6 +43,20 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def console_errors(events: list[dict]) -> list[str]:
+    """Script exceptions, console errors and error log entries among a page's events."""
+    errors = []
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            errors.append(params["exceptionDetails"].get("text", "exception"))
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            errors.append(str(params.get("args")))
+        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+            errors.append(params["entry"].get("text", ""))
+    return errors
+
+
 def chromium_binary() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
@@ -168,15 +182,7 @@ def load_page(binary: str, page: Path, profile_dir: Path, screenshot: Path) -> d
             session=session,
         )
         screenshot.write_bytes(base64.b64decode(shot["data"]))
-        errors = []
-        for event in browser.events:
-            method, params = event.get("method"), event.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                errors.append(params["exceptionDetails"].get("text", "exception"))
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                errors.append(str(params.get("args")))
-            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
-                errors.append(params["entry"].get("text", ""))
+        errors = console_errors(browser.events)
         return {"errors": errors, "images": json.loads(images)}
     finally:
         browser.close()

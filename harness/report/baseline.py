@@ -9,14 +9,11 @@ verdict-label change is shown beside the status (``from``, ``to``) but is not th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from harness.report.regression import STATUSES, compare_reports
-from harness.report.schema import ReportSchemaError, validate_report
-
-STATUS_ORDER = STATUSES
+from harness.report.regression import compare_reports
+from harness.report.schema import ReportSchemaError, read_report
 
 
 class BaselineError(ValueError):
@@ -24,18 +21,10 @@ class BaselineError(ValueError):
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BaselineError(f"cannot read baseline {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise BaselineError(f"baseline {path} is not valid JSON: {exc}") from None
-    try:
-        validate_report(data, source=f"baseline {path}")
+        return read_report(Path(path), "baseline")
     except ReportSchemaError as exc:
         raise BaselineError(str(exc)) from None
-    return data
 
 
 def compare(report: dict[str, Any], baseline: dict[str, Any], path: str | Path) -> None:

@@ -24,7 +24,8 @@ from typing import Any
 
 from harness.report.atomic import atomic_write_bytes, atomic_write_text
 from harness.report.build import claim_sort_key
-from harness.report.schema import ReportSchemaError, validate_report
+from harness.report.regression import compare_reports
+from harness.report.schema import ReportSchemaError, read_report
 
 FORMAT = "maze-claims/dashboard"
 VERSION = 1
@@ -74,16 +75,9 @@ def load_report_dir(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise DashboardError(f"report directory {path} has no report.json")
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DashboardError(f"cannot read report {file}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DashboardError(f"report {file} is not valid JSON: {exc}") from None
-    try:
-        validate_report(data, source=f"report {file}")
+        return read_report(file)
     except ReportSchemaError as exc:
         raise DashboardError(str(exc)) from None
-    return data
 
 
 # -- checkpoint names and progress ---------------------------------------------------------
@@ -170,24 +164,11 @@ def _record_key(claim: Mapping[str, Any]) -> tuple:
     return claim_sort_key(ns)  # type: ignore[arg-type]  # reads only these three fields
 
 
-def _vs_previous(report: dict[str, Any], previous: dict[str, Any], path: str) -> dict[str, Any]:
-    """compare() on a deep copy of ``report``: {"counts", "status": {record id: status}}."""
-    mine = copy.deepcopy(report)
-    compare_reports(mine, copy.deepcopy(previous), path)
-    rows = (mine.get("baseline") or {}).get("rows") or []
-    status = {row["id"]: row["status"] for row in rows}
-    for claim in mine["claims"]:  # the per-claim annotation wins if the two ever disagree
-        if isinstance(claim.get("baseline"), Mapping) and "status" in claim["baseline"]:
-            status[claim["id"]] = claim["baseline"]["status"]
-    counts = dict((mine.get("baseline") or {}).get("counts") or {})
-    return {"counts": counts, "status": status}
-
-
-def compare_reports(report: dict[str, Any], baseline: dict[str, Any], path: str) -> None:
-    """Indirection so the comparison is the baseline module's, whatever its statuses."""
-    from harness.report.baseline import compare
-
-    compare(report, baseline, path)
+def _vs_previous(report: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """The effect comparison with the previous checkpoint (the ``--baseline`` one):
+    {"counts", "status": {record id: status}}."""
+    block = compare_reports(report, previous)
+    return {"counts": block["counts"], "status": {r["id"]: r["status"] for r in block["rows"]}}
 
 
 def _cell(name: str, claim: Mapping[str, Any] | None, vs: str | None) -> dict[str, Any]:
@@ -232,7 +213,7 @@ def build_dashboard(reports: Sequence[tuple[str | Path, Mapping[str, Any]]]) -> 
 
     versus: list[dict[str, Any] | None] = [None]
     for i in range(1, len(docs)):
-        versus.append(_vs_previous(docs[i], docs[i - 1], sources[i - 1]))
+        versus.append(_vs_previous(docs[i], docs[i - 1]))
 
     checkpoints = []
     for i, (name, report) in enumerate(zip(names, docs, strict=True)):

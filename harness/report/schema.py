@@ -10,6 +10,8 @@ older report of a readable major stays readable) and type-checked whenever prese
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = "3.0"
@@ -157,6 +159,19 @@ def _added_problems(data: dict, new: bool) -> list[str]:
                 continue
             problems += _check(f"shared_units.groups[{j}]", group, GROUP_KEYS, True)
     return problems
+
+
+def read_report(path: Path, what: str = "report") -> dict[str, Any]:
+    """A report file read and validated; every problem is a ReportSchemaError naming ``what``
+    and the path (a baseline, a dashboard's report)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportSchemaError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportSchemaError(f"{what} {path} is not valid JSON: {exc}") from None
+    validate_report(data, source=f"{what} {path}")
+    return data
 
 
 def validate_report(data: Any, source: str = "report") -> None:
