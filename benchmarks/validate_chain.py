@@ -70,6 +70,7 @@ from harness.behavior.forward import Runner, plain_runner, probs5_from_logits
 from harness.behavior.rollout import SampledEpisodes, sample_episodes
 from harness.behavior.vfield import VectorField, vector_fields
 from harness.maze.maze import Maze
+from harness.maze.render import observations
 from harness.policy import ImpalaPolicy, open_policy
 
 DEFAULT_SEEDS = (92, 14, 138, 90, 153, 67)  # sizes 9, 11, 13, 15, 19, 23
@@ -106,13 +107,10 @@ class ObservationCache:
         self.runner = runner
         self.table: dict[bytes, torch.Tensor] = {}
         self.hits = self.misses = 0
-        self.log: list[bytes] | None = None  # every key in call order, while a list
 
     def __call__(self, obs: torch.Tensor, owners: np.ndarray) -> torch.Tensor:
         # tobytes() is C-order whatever the layout (the sampler's batches are permuted views).
         keys = [row.tobytes() for row in obs.detach().cpu().numpy()]
-        if self.log is not None:
-            self.log.extend(keys)
         new = [i for i, k in enumerate(keys) if k not in self.table]
         if new:
             logits = self.runner(obs[new], np.asarray(owners)[new]).float().cpu()
@@ -207,16 +205,20 @@ def compare(
     wrap it in :class:`Tempered` first to temper)."""
     base = plain_runner(policy)
     memo = ObservationCache(base)
-    memo.log = []
     fields = both_facings(memo, maze)  # primes the cache with the chain's own renders
-    # The sampler's lookup table, read at each (facing, cell) render in vector_fields'
-    # order, is the chain's distribution (the 15-way softmax grouped into 5 moves).
-    # (Some cells render identically for both facings: at 64 x 64 the sprite looks the same.)
+    # The sampler's lookup table, read at each (facing, cell) observation rendered the way
+    # the sampler renders it (one procgen state each), is the chain's distribution (the
+    # 15-way softmax grouped into 5 moves). (Some cells render identically for both
+    # facings: at 64 x 64 the sprite looks the same.)
     chain_probs = np.concatenate([fields[False].probs, fields[True].probs])
-    primed = probs5_from_logits(torch.stack([memo.table[k] for k in memo.log]))
+    placed = [maze.with_mouse(c, f) for f in (False, True) for c in fields[f].cells]
+    keys = [row.tobytes() for row in observations(placed).numpy()]
+    if not all(k in memo.table for k in keys):
+        raise AssertionError("the vector fields rendered observations the sampler never sees")
+    primed = probs5_from_logits(torch.stack([memo.table[k] for k in keys]))
     if primed.shape != chain_probs.shape or not np.allclose(primed, chain_probs, atol=1e-6):
         raise AssertionError("the cached logits do not reproduce the vector fields")
-    memo.log, memo.hits, memo.misses = None, 0, 0
+    memo.hits, memo.misses = 0, 0
     region = set(top_right_region(maze, region_size))
     exact = episode_outcome(maze, fields, region=region, horizon=horizon)
     start = fields[False]

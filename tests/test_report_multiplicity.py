@@ -259,7 +259,7 @@ def test_shared_units_of_identical_seed_sets():
 
 
 def test_schema_of_the_new_fields(report):
-    assert report["schema_version"] == SCHEMA_VERSION == "3.0"
+    assert report["schema_version"] == SCHEMA_VERSION == "3.1"
     validate_report(report)
     broken = json.loads(json.dumps(report))
     del broken["claims"][0]["p_value_refute_holm"]

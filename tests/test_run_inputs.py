@@ -249,3 +249,22 @@ def test_cv1(claim):
     assert report["claims"] == []
     (error,) = report["errors"]
     assert "reached procgen's last seed" in error["message"]
+
+
+# -- rows per forward pass ------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["0", "-4", "many"])
+def test_a_bad_batch_size_is_a_usage_error(run, value):
+    result, measured = run("--batch-size", value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--batch-size" in result.stderr.str()
+    assert not measured
+
+
+def test_a_fixed_batch_size_is_recorded_and_the_default_is_not(run, claims_pytester):
+    result, _ = run("--batch-size", "32")
+    assert result.ret == 0, result.stdout.str()
+    report = json.loads((claims_pytester.path / "out" / "report.json").read_text())
+    assert report["run"]["batch_size_option"] == 32
+    result, _ = run()
+    report = json.loads((claims_pytester.path / "out" / "report.json").read_text())
+    assert "batch_size_option" not in report["run"]

@@ -36,11 +36,51 @@ class EpisodeOutcome:
         return self.p_cheese_first + self.p_region_first
 
 
+def _steps(maze: Maze) -> dict[Cell, list[tuple[Move, Cell]]]:
+    """Per free cell, where each move leads (into a wall: nowhere, the mouse stays)."""
+    free = set(maze.free_cells)
+    out = {}
+    for r, c in maze.free_cells:
+        moves = []
+        for move in Move:
+            dr, dc = DELTAS[move]
+            dest = (r + int(dr), c + int(dc))
+            moves.append((move, dest if dest in free else (r, c)))
+        out[(r, c)] = moves
+    return out
+
+
+def reachable(maze: Maze, absorbing: set[Cell], start: Cell | None = None) -> list[Cell]:
+    """Free cells an episode from ``start`` (the mouse) can occupy: breadth-first through
+    free cells, stopping at absorbing ones (which are included), in ``free_cells`` order.
+    Only these cells' vector-field entries can change an outcome."""
+    return _reachable(_steps(maze), maze.free_cells, absorbing, start or maze.mouse)
+
+
+def _reachable(steps, free_cells, absorbing: set[Cell], start: Cell) -> list[Cell]:
+    seen = {tuple(start)}
+    frontier = list(seen)
+    while frontier:
+        nxt = []
+        for cell in frontier:
+            if cell in absorbing:
+                continue
+            for _, dest in steps[cell]:
+                if dest not in seen:
+                    seen.add(dest)
+                    nxt.append(dest)
+        frontier = nxt
+    return [c for c in free_cells if c in seen]
+
+
 def _transition(
     maze: Maze, fields: dict[bool, VectorField], absorbing: set[Cell]
 ) -> tuple[csr_matrix, dict[tuple[Cell, bool], int]]:
-    """Column-stochastic transitions over (cell, facing) states; absorbing cells loop."""
-    cells = list(maze.free_cells)
+    """Column-stochastic transitions over the reachable (cell, facing) states; absorbing
+    cells loop. (States the episode cannot reach carry no mass, so leaving them out changes
+    no sum: the outcome is the same to the last bit.)"""
+    steps = _steps(maze)
+    cells = _reachable(steps, maze.free_cells, absorbing, maze.mouse)
     index = {(c, f): i for i, (c, f) in enumerate((c, f) for f in (False, True) for c in cells)}
     rows, cols, vals = [], [], []
     for (cell, facing), i in index.items():
@@ -50,17 +90,36 @@ def _transition(
             vals.append(1.0)
             continue
         p = fields[facing].at(cell)
-        for move in Move:
-            dr, dc = DELTAS[move]
-            dest = (cell[0] + dr, cell[1] + dc)
-            if not maze.is_free(dest):
-                dest = cell
+        for move, dest in steps[cell]:
             new_facing = True if move == Move.RIGHT else False if move == Move.LEFT else facing
             rows.append(index[(dest, new_facing)])
             cols.append(i)
             vals.append(p[move])
     n = len(index)
     return csr_matrix((vals, (rows, cols)), shape=(n, n)), index
+
+
+def _absorbed(
+    maze: Maze,
+    fields: dict[bool, VectorField],
+    absorbing: set[Cell],
+    targets: Iterable[Iterable[Cell]],
+    horizon: int,
+    start_facing: bool,
+) -> list[float]:
+    """P(absorbed in each group of ``targets`` within ``horizon`` steps)."""
+    if set(fields) != {False, True}:
+        raise ValueError("need vector fields for both facings (False and True)")
+    T, index = _transition(maze, fields, absorbing)
+    dist = np.zeros(T.shape[0])
+    dist[index[(maze.mouse, start_facing)]] = 1.0
+    for _ in range(horizon):
+        dist = T @ dist
+    out = []
+    for group in targets:
+        idx = [index[(c, f)] for c in group for f in (False, True) if (c, f) in index]
+        out.append(float(dist[idx].sum()) if idx else 0.0)
+    return out
 
 
 def episode_outcome(
@@ -77,25 +136,37 @@ def episode_outcome(
     """
     if maze.cheese is None:
         raise ValueError("episode outcomes need a maze with cheese")
-    if set(fields) != {False, True}:
-        raise ValueError("need vector fields for both facings (False and True)")
     region = {tuple(c) for c in region} - {maze.cheese}
-    results = []
-    for absorbing in ({maze.cheese}, {maze.cheese, *region}):
-        T, index = _transition(maze, fields, absorbing)
-        dist = np.zeros(T.shape[0])
-        dist[index[(maze.mouse, start_facing)]] = 1.0
-        for _ in range(horizon):
-            dist = T @ dist
-        results.append(dist)
-    cheese_idx = [index[(maze.cheese, f)] for f in (False, True)]
-    region_idx = [index[(c, f)] for c in region for f in (False, True)]
-    return EpisodeOutcome(
-        p_cheese=float(results[0][cheese_idx].sum()),
-        p_region_first=float(results[1][region_idx].sum()) if region_idx else 0.0,
-        horizon=horizon,
-        p_cheese_first=float(results[1][cheese_idx].sum()),
+    cheese = {maze.cheese}
+    (p_cheese,) = _absorbed(maze, fields, cheese, [cheese], horizon, start_facing)
+    first, region_first = _absorbed(
+        maze, fields, cheese | region, [cheese, region], horizon, start_facing
     )
+    return EpisodeOutcome(
+        p_cheese=p_cheese,
+        p_region_first=region_first,
+        horizon=horizon,
+        p_cheese_first=first,
+    )
+
+
+def p_either(
+    maze: Maze,
+    fields: dict[bool, VectorField],
+    region: Iterable[Cell],
+    horizon: int = HORIZON,
+    start_facing: bool = False,
+) -> float:
+    """:attr:`EpisodeOutcome.p_either` alone: one chain, whose fields need entries only at
+    the cells :func:`reachable` from the mouse with the cheese and ``region`` absorbing."""
+    if maze.cheese is None:
+        raise ValueError("episode outcomes need a maze with cheese")
+    region = {tuple(c) for c in region} - {maze.cheese}
+    cheese = {maze.cheese}
+    first, region_first = _absorbed(
+        maze, fields, cheese | region, [cheese, region], horizon, start_facing
+    )
+    return first + region_first
 
 
 def top_right_region(maze: Maze, size: int = 5) -> list[Cell]:

@@ -65,8 +65,12 @@ def decision_probs(
     runner: Runner, mazes: Sequence[Maze], device: torch.device | str
 ) -> DecisionProbs:
     """P(cheese), P(top-right) at each maze's decision square; one batched forward pass."""
+    return decisions_from_probs(mazes, policy_probs(runner, at_decision_squares(mazes), device))
+
+
+def decisions_from_probs(mazes: Sequence[Maze], probs: np.ndarray) -> DecisionProbs:
+    """The decision quantities from the (N, 5) distributions at the decision squares."""
     moves = decision_moves(mazes)
-    probs = policy_probs(runner, at_decision_squares(mazes), device)
     rows = np.arange(len(mazes))
     return DecisionProbs(probs[rows, moves.to_cheese], probs[rows, moves.to_top_right], probs)
 

@@ -1,23 +1,29 @@
 """Vector fields: the policy's 5-way move distribution with the mouse on every legal cell.
 
-Many mazes are evaluated together: every (maze, cell) observation is rendered through one
-pooled procgen call per chunk and pushed through the policy in batches, so a claim over a
-hundred mazes costs a few dozen forward passes, not thousands.
+Many mazes are evaluated together: every (maze, cell) observation is composed from a few
+procgen frames per maze (:mod:`harness.maze.field_render`) and pushed through the policy in
+device-sized batches, while the next group of mazes renders in a second thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
 
 from harness.actions import Move
-from harness.behavior.forward import CHUNK, Runner, probs5_from_logits
+from harness.behavior.forward import Runner, batch_rows, forward_probs
+from harness.maze.field_render import observe_mouse_cells
 from harness.maze.maze import Cell, Maze
-from harness.maze.render import observe_uint8, to_tensor
+from harness.maze.render import observe_uint8
+
+#: Rendered rows per pipeline stage: enough to amortize a procgen call, few enough (12 MB of
+#: frames) that rendering the next stage overlaps the forward passes of this one.
+GROUP_ROWS = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,26 +56,51 @@ class VectorField:
         return np.stack([p[:, Move.RIGHT] - p[:, Move.LEFT], p[:, Move.UP] - p[:, Move.DOWN]], 1)
 
 
+def _pipelined(
+    runner: Runner,
+    jobs: Sequence[Callable[[], np.ndarray]],
+    owners: np.ndarray,
+    device: torch.device | str,
+) -> np.ndarray:
+    """(n, 5) move distributions of the frames the ``jobs`` render, in order: job k+1
+    renders (procgen and numpy, mostly outside the GIL) while the policy runs job k."""
+    out = np.empty((len(owners), 5))
+    at = 0
+    with ThreadPoolExecutor(max_workers=1) as renderer:
+        pending = renderer.submit(jobs[0]) if jobs else None
+        for k in range(len(jobs)):
+            frames = pending.result()
+            if k + 1 < len(jobs):
+                pending = renderer.submit(jobs[k + 1])
+            n = len(frames)
+            forward_probs(runner, frames, owners[at : at + n], device, out[at : at + n])
+            at += n
+    return out
+
+
 def policy_probs(
     runner: Runner,
     mazes: Sequence[Maze],
     device: torch.device | str,
     owners: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(N, 5) move distributions for N mazes (mouse where each maze has it), in chunks."""
+    """(N, 5) move distributions for N mazes (mouse where each maze has it)."""
     owners = np.arange(len(mazes)) if owners is None else np.asarray(owners)
-    out = np.empty((len(mazes), 5))
-    starts = list(range(0, len(mazes), CHUNK))
-    # Render chunk k+1 (procgen, in C without the GIL) while the policy runs chunk k.
-    with ThreadPoolExecutor(max_workers=1) as renderer:
-        pending = renderer.submit(observe_uint8, mazes[:CHUNK]) if starts else None
-        for k, i in enumerate(starts):
-            frames = pending.result()
-            if k + 1 < len(starts):
-                nxt = starts[k + 1]
-                pending = renderer.submit(observe_uint8, mazes[nxt : nxt + CHUNK])
-            obs = to_tensor(frames, device)
-            out[i : i + CHUNK] = probs5_from_logits(runner(obs, owners[i : i + CHUNK]))
+    step = max(GROUP_ROWS, batch_rows(device))
+    jobs = [partial(observe_uint8, mazes[i : i + step]) for i in range(0, len(mazes), step)]
+    return _pipelined(runner, jobs, owners, device)
+
+
+def _groups(counts: Sequence[int], rows: int) -> list[slice]:
+    """Consecutive mazes in groups of about ``rows`` rendered rows (a maze is never split)."""
+    out, start, total = [], 0, 0
+    for i, k in enumerate(counts):
+        total += k
+        if total >= rows:
+            out.append(slice(start, i + 1))
+            start, total = i + 1, 0
+    if start < len(counts):
+        out.append(slice(start, len(counts)))
     return out
 
 
@@ -78,12 +109,24 @@ def vector_fields(
     mazes: Sequence[Maze],
     device: torch.device | str,
     reflected: bool = False,
+    cells: Sequence[Sequence[Cell]] | None = None,
 ) -> list[VectorField]:
-    """One vector field per maze (cheese cell excluded), batched over all mazes."""
-    cells = [m.mouse_cells for m in mazes]
-    placed = [m.with_mouse(c, reflected) for m, cs in zip(mazes, cells, strict=True) for c in cs]
-    owners = np.repeat(np.arange(len(mazes)), [len(cs) for cs in cells])
-    probs = policy_probs(runner, placed, device, owners)
+    """One vector field per maze, batched over all mazes: on every mouse cell (the cheese's
+    excluded), or on ``cells[i]`` of maze ``i`` where a caller needs only some."""
+    cells = (
+        [m.mouse_cells for m in mazes]
+        if cells is None
+        else [tuple(tuple(c) for c in cs) for cs in cells]
+    )
+    if len(cells) != len(mazes):
+        raise ValueError(f"{len(cells)} cell lists for {len(mazes)} mazes")
+    counts = [len(cs) for cs in cells]
+    owners = np.repeat(np.arange(len(mazes)), counts)
+    rows = max(GROUP_ROWS, batch_rows(device))
+    jobs = [
+        partial(observe_mouse_cells, mazes[g], cells[g], reflected) for g in _groups(counts, rows)
+    ]
+    probs = _pipelined(runner, jobs, owners, device)
     out, start = [], 0
     for m, cs in zip(mazes, cells, strict=True):
         out.append(VectorField(m, cs, probs[start : start + len(cs)], reflected))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from harness.behavior.forward import CHUNK
+from harness.behavior.forward import batch_rows
 from harness.experiments.subject import Subject
 from harness.hooks import run_with_cache
 from harness.maze.maze import Maze
@@ -26,11 +26,14 @@ def activations(
     """``{layer: (N, ...) tensor}`` for the mazes as they are (mouse where each has it)."""
     layers = list(layers or [subject.layer])
     parts: dict[str, list[torch.Tensor]] = {label: [] for label in layers}
-    for i in range(0, len(mazes), CHUNK):
-        obs = observations(mazes[i : i + CHUNK], subject.device)
+    step = batch_rows(subject.device)  # full batches: see harness.behavior.forward
+    for i in range(0, len(mazes), step):
+        part = list(mazes[i : i + step])
+        n = len(part)
+        obs = observations(part + part[-1:] * (step - n), subject.device)
         cache = run_with_cache(subject.policy, obs, layers).cache
         for label in layers:
-            parts[label].append(cache[label])
+            parts[label].append(cache[label][:n])
     return {label: torch.cat(ts) for label, ts in parts.items()}
 
 

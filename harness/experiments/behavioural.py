@@ -20,11 +20,11 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from harness.behavior.chain import episode_outcome
+from harness.behavior.chain import p_either, reachable
 from harness.behavior.vfield import vector_fields
 from harness.experiments.subject import Subject
 from harness.maze.grid import distances_from, euclidean
-from harness.maze.maze import Maze
+from harness.maze.maze import Cell, Maze
 from harness.stats import Result, accuracy_vs_base_rate, all_of
 from harness.stats.discordant import accuracy_equivalence
 from harness.stats.result import DirectionalResult, decision, interval_level
@@ -70,18 +70,29 @@ def features(maze: Maze) -> dict[str, float]:
 
 
 def got_cheese_probability(subject: Subject, mazes: Sequence[Maze], horizon: int) -> np.ndarray:
-    """Exact P(reach the cheese or a cell next to it within ``horizon`` steps)."""
-    left = vector_fields(subject.runner(), mazes, subject.device, reflected=False)
-    right = vector_fields(subject.runner(), mazes, subject.device, reflected=True)
+    """Exact P(reach the cheese or a cell next to it within ``horizon`` steps). The vector
+    fields are evaluated only where such an episode can go (not behind the cheese)."""
+    regions = [next_to_cheese(m) for m in mazes]
+    needed = [
+        [c for c in reachable(m, {m.cheese, *r}) if c != m.cheese]
+        for m, r in zip(mazes, regions, strict=True)
+    ]
+    runner = subject.runner()
+    left = vector_fields(runner, mazes, subject.device, reflected=False, cells=needed)
+    right = vector_fields(runner, mazes, subject.device, reflected=True, cells=needed)
     out = []
-    for m, a, b in zip(mazes, left, right, strict=True):
-        r, c = m.cheese
-        near = [(r + dr, c + dc) for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))]
-        region = [x for x in near if m.is_free(x)]
+    for m, region, a, b in zip(mazes, regions, left, right, strict=True):
         start_next_to = m.start in region
-        o = episode_outcome(m, {False: a, True: b}, region=region, horizon=horizon)
-        out.append(1.0 if start_next_to else o.p_either)
+        p = p_either(m, {False: a, True: b}, region=region, horizon=horizon)
+        out.append(1.0 if start_next_to else p)
     return np.clip(np.array(out), 0.0, 1.0)
+
+
+def next_to_cheese(maze: Maze) -> list[Cell]:
+    """The free cells beside the cheese (standing there counts as getting it)."""
+    r, c = maze.cheese
+    near = [(r + dr, c + dc) for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+    return [x for x in near if maze.is_free(x)]
 
 
 def cached_got_cheese(subject: Subject, mazes: Sequence[Maze], horizon: int) -> np.ndarray:
@@ -110,7 +121,8 @@ class Dataset:
                 for m, pi in zip(mazes, p, strict=True)
             ]
         )
-        cols = {name: np.array([features(m)[name] for m in mazes]) for name in FEATURES}
+        per_maze = [features(m) for m in mazes]
+        cols = {name: np.array([f[name] for f in per_maze]) for name in FEATURES}
         return {**cols, "p_got_cheese": p, "got_cheese": draws.astype(float)}
 
 

@@ -19,8 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from harness.behavior.decision import DecisionProbs, decision_probs
+from harness.behavior.decision import (
+    DecisionProbs,
+    at_decision_squares,
+    decision_probs,
+    decisions_from_probs,
+)
 from harness.behavior.vfield import VectorField, policy_probs, vector_fields
+from harness.experiments.shared_results import shared_results
 from harness.experiments.subject import Subject
 from harness.interventions import AddVector, Intervention
 from harness.maze.maze import Cell, Maze
@@ -90,16 +96,53 @@ def _subject_for(subject: Subject, condition: Condition) -> Subject:
     return subject if condition.kernel_edit is None else subject.edited(condition.kernel_edit)
 
 
+def _shared_key(subject: Subject, condition: Condition) -> str | None:
+    """The checkpoint key under which this condition's results are shared across claims:
+    only the unpatched policy's (an intervention's data is the claim's own)."""
+    if condition.interventions or condition.kernel_edit is not None:
+        return None
+    return subject.checkpoint_sha256
+
+
+def _unpatched_probs(subject: Subject, checkpoint: str, mazes: Sequence[Maze]) -> np.ndarray:
+    """(N, 5) unpatched move distributions, through the shared store."""
+    rows = shared_results().per_maze(
+        checkpoint,
+        "move_probs",
+        mazes,
+        lambda todo: list(policy_probs(subject.runner(), todo, subject.device)),
+    )
+    return np.stack(rows) if rows else np.empty((0, 5))
+
+
 def decisions(subject: Subject, condition: Condition) -> DecisionProbs:
     """P(cheese), P(top-right) at each maze's decision square under the condition."""
     s = _subject_for(subject, condition)
-    return decision_probs(s.runner(condition.interventions), condition.mazes, s.device)
+    key = _shared_key(s, condition)
+    if key is None:
+        return decision_probs(s.runner(condition.interventions), condition.mazes, s.device)
+    placed = at_decision_squares(condition.mazes)
+    return decisions_from_probs(condition.mazes, _unpatched_probs(s, key, placed))
 
 
 def fields(subject: Subject, condition: Condition, reflected: bool = False) -> list[VectorField]:
     """Each maze's vector field under the condition."""
     s = _subject_for(subject, condition)
-    return vector_fields(s.runner(condition.interventions), condition.mazes, s.device, reflected)
+    key = _shared_key(s, condition)
+    if key is None:
+        return vector_fields(
+            s.runner(condition.interventions), condition.mazes, s.device, reflected
+        )
+    probs = shared_results().per_maze(
+        key,
+        "vector_field_reflected" if reflected else "vector_field",
+        condition.mazes,
+        lambda todo: [f.probs for f in vector_fields(s.runner(), todo, s.device, reflected)],
+    )
+    return [
+        VectorField(m, m.mouse_cells, p, reflected)
+        for m, p in zip(condition.mazes, probs, strict=True)
+    ]
 
 
 def p_cheese(subject: Subject, arms: Conditions, *names: str) -> list[np.ndarray]:
@@ -110,7 +153,10 @@ def p_cheese(subject: Subject, arms: Conditions, *names: str) -> list[np.ndarray
 def move_probs(subject: Subject, condition: Condition) -> np.ndarray:
     """(N, 5) move distributions with the mouse where each maze has it."""
     s = _subject_for(subject, condition)
-    return policy_probs(s.runner(condition.interventions), condition.mazes, s.device)
+    key = _shared_key(s, condition)
+    if key is None:
+        return policy_probs(s.runner(condition.interventions), condition.mazes, s.device)
+    return _unpatched_probs(s, key, condition.mazes)
 
 
 # ------------------------------------------------------------------ experiments

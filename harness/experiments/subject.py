@@ -44,16 +44,24 @@ class Subject:
     non_cheese_channels: tuple[int, ...] = ()
     min_size: int = 3
     max_size: int = 25
+    #: sha256 of the checkpoint's bytes: the key under which results are shared across
+    #: claims (None: nothing is shared, e.g. a kernel-edited copy).
+    checkpoint_sha256: str | None = None
 
     @classmethod
     def from_profile(
-        cls, policy: torch.nn.Module, device: torch.device, profile: Profile
+        cls,
+        policy: torch.nn.Module,
+        device: torch.device,
+        profile: Profile,
+        checkpoint_sha256: str | None = None,
     ) -> Subject:
         """The policy with its profile's facts (layer, channels, declared maze sizes)."""
         model = profile.model
         return cls(
             policy=policy,
             device=device,
+            checkpoint_sha256=checkpoint_sha256,
             layer=model.layer or DEFAULT_LAYER,
             cheese_channels=tuple(model.cheese_channels or ()),
             effective_channels=tuple(model.effective_channels or ()),
@@ -133,4 +141,5 @@ class Subject:
 
     def edited(self, edit: KernelEdit) -> Subject:
         """The subject with a kernel-edited copy of its policy (made once per edit)."""
-        return replace(self, policy=self.hooked.memo(edit.key, lambda: edit.apply(self.policy)))
+        edited = self.hooked.memo(edit.key, lambda: edit.apply(self.policy))
+        return replace(self, policy=edited, checkpoint_sha256=None)

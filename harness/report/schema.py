@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "3.0"
+SCHEMA_VERSION = "3.1"
 #: Major versions this code reads (2.0 renamed nested ``pvalue`` keys to ``p_value``; 3.0
 #: made the ``baseline`` block an effect comparison with new statuses; the contract fields
 #: the baseline comparison reads are the same in 1.x, 2.x and 3.x).
