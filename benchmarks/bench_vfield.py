@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from timing import median_time
 
-from harness.behavior.forward import batch_rows, plain_runner
+from harness.behavior.forward import batch_rows, plain_runner, set_channel_scale
 from harness.behavior.vfield import vector_fields
 from harness.maze.maze import Maze, state_bytes_many
 from harness.maze.procgen_env import _make_env
@@ -90,6 +90,7 @@ def main() -> None:
     batches = [int(b) for b in args.batches.split(",")]
     loaded = open_policy(args.checkpoint, device="cpu")
     policy, runner = loaded.policy, plain_runner(loaded.policy)
+    set_channel_scale(loaded.info.scale)  # the batch the claims would use for this network
     mazes = take(maze_stream(0), args.mazes)
     cells = sum(len(m.mouse_cells) for m in mazes)
     obs = observations([m.with_mouse(c) for m in mazes for c in m.mouse_cells])

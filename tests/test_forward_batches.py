@@ -41,6 +41,17 @@ def test_device_defaults_and_overrides() -> None:
     assert batch_rows("cpu") == DEVICE_BATCH_ROWS["cpu"]
 
 
+def test_wider_networks_get_smaller_cpu_batches() -> None:
+    try:
+        forward.set_channel_scale(4)
+        assert batch_rows("cpu") == forward.CPU_WIDE_BATCH_ROWS < DEVICE_BATCH_ROWS["cpu"]
+        assert batch_rows("cuda") == DEVICE_BATCH_ROWS["cuda"]
+        set_batch_rows(48)
+        assert batch_rows("cpu") == 48
+    finally:
+        forward.set_channel_scale(1)
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "64"])
 def test_bad_batch_sizes_are_refused(bad) -> None:
     with pytest.raises(ValueError, match="positive integer"):

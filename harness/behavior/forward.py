@@ -24,14 +24,18 @@ from harness.policy.probs import probs5
 
 Runner = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
 
-#: Rows per forward pass by device type. CPU: the fastest of 16..256 for the bundled and the
-#: scale-4 policy on a 2-core AVX-512 EPYC at one and two threads (64; 256 was the slowest,
-#: see ``benchmarks/bench_forward.py --sweep``). CUDA: large enough to fill a GPU while a
-#: batch of scale-4 activations stays far below its memory.
+#: Rows per forward pass by device type. CPU: the fastest of 16..256 for the scale-1 policy
+#: on a 2-core AVX-512 EPYC at one and two threads (64; 256 was the slowest; measured by
+#: ``benchmarks/bench_vfield.py``). CUDA: large enough to fill a GPU while a batch of
+#: scale-4 activations stays far below its memory.
 DEVICE_BATCH_ROWS = {"cpu": 64, "cuda": 1024}
+#: CPU rows for wider networks (channel scale 2 and up): the scale-4 original's activations
+#: outgrow the caches sooner, and 16 rows ran 1.3x faster than 64 on the same machine.
+CPU_WIDE_BATCH_ROWS = 16
 #: Rows for device types not listed above.
 FALLBACK_BATCH_ROWS = 256
 _override: int | None = None
+_scale = 1
 
 
 def check_batch_rows(rows: int) -> int:
@@ -47,6 +51,13 @@ def set_batch_rows(rows: int | None) -> None:
     _override = None if rows is None else check_batch_rows(rows)
 
 
+def set_channel_scale(scale: int) -> None:
+    """Tell the defaults how wide the network under test is (the claims plugin does, once
+    the checkpoint is loaded)."""
+    global _scale
+    _scale = max(1, int(scale))
+
+
 def batch_rows(device: torch.device | str) -> int:
     """Rows per forward pass on ``device``: what :func:`set_batch_rows` fixed (``--batch-size``),
     else the device type's measured default. Never measured at run time: a report must not
@@ -54,6 +65,8 @@ def batch_rows(device: torch.device | str) -> int:
     if _override is not None:
         return _override
     kind = torch.device(device).type
+    if kind == "cpu" and _scale > 1:
+        return CPU_WIDE_BATCH_ROWS
     return DEVICE_BATCH_ROWS.get(kind, FALLBACK_BATCH_ROWS)
 
 

@@ -2,11 +2,13 @@
 
 Many mazes are evaluated together: every (maze, cell) observation is composed from a few
 procgen frames per maze (:mod:`harness.maze.field_render`) and pushed through the policy in
-device-sized batches, while the next group of mazes renders in a second thread.
+device-sized batches; where a core is spare (or a GPU runs the policy), the next group of
+mazes renders in a second thread meanwhile.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,25 +58,41 @@ class VectorField:
         return np.stack([p[:, Move.RIGHT] - p[:, Move.LEFT], p[:, Move.UP] - p[:, Move.DOWN]], 1)
 
 
+def _spare_core() -> bool:
+    """Whether a core is left over by torch's threads (only then does a render thread help:
+    measured on 2 cores with torch on both, it slowed vector fields by 3 %)."""
+    return torch.get_num_threads() < (os.cpu_count() or 1)
+
+
 def _pipelined(
     runner: Runner,
     jobs: Sequence[Callable[[], np.ndarray]],
     owners: np.ndarray,
     device: torch.device | str,
 ) -> np.ndarray:
-    """(n, 5) move distributions of the frames the ``jobs`` render, in order: job k+1
-    renders (procgen and numpy, mostly outside the GIL) while the policy runs job k."""
+    """(n, 5) move distributions of the frames the ``jobs`` render, in order. With a core to
+    spare (or a GPU doing the forward pass), job k+1 renders (procgen and numpy, mostly
+    outside the GIL) while the policy runs job k; otherwise the two alternate."""
     out = np.empty((len(owners), 5))
     at = 0
+
+    def consume(frames: np.ndarray) -> None:
+        nonlocal at
+        n = len(frames)
+        forward_probs(runner, frames, owners[at : at + n], device, out[at : at + n])
+        at += n
+
+    if torch.device(device).type == "cpu" and not _spare_core():
+        for job in jobs:
+            consume(job())
+        return out
     with ThreadPoolExecutor(max_workers=1) as renderer:
         pending = renderer.submit(jobs[0]) if jobs else None
         for k in range(len(jobs)):
             frames = pending.result()
             if k + 1 < len(jobs):
                 pending = renderer.submit(jobs[k + 1])
-            n = len(frames)
-            forward_probs(runner, frames, owners[at : at + n], device, out[at : at + n])
-            at += n
+            consume(frames)
     return out
 
 
