@@ -28,6 +28,7 @@ import numpy as np
 from harness.maze.codec import ENTITY_FIELDS, ENTITY_SIZE
 from harness.maze.maze import Cell, Maze, state_bytes_many
 from harness.maze.procgen_env import OBS_SIZE, ProcgenPool, default_pool
+from harness.maze.render import observe_uint8
 
 _FIELD_NAMES = [name for name, _ in ENTITY_FIELDS]
 _X = 4 * _FIELD_NAMES.index("x")
@@ -100,7 +101,7 @@ def _frame_plan(
     s = spacing(maze.world_dim)
     arr = np.asarray(cells, dtype=int).reshape(-1, 2)
     classes = (arr[:, 0] % s) * s + arr[:, 1] % s
-    placed = [maze.with_mouse(cells[0], reflected)]
+    placed = []
     groups = []
     for k in np.unique(classes):
         members = np.nonzero(classes == k)[0]
@@ -108,11 +109,12 @@ def _frame_plan(
         placed.append(maze.with_mouse(cells[members[0]], reflected))
     states = state_bytes_many(placed)
     margin = maze.margin
+    # the background: any placed state with its mouse made transparent
     frames = [_with_entities(states[0], maze, np.empty((0, 2)), alpha=0.0)]
     frame_of = np.empty(len(arr), dtype=int)
     for j, members in enumerate(groups):
         xy = np.stack([arr[members, 1] + margin + 0.5, arr[members, 0] + margin + 0.5], 1)
-        frames.append(_with_entities(states[j + 1], maze, xy, alpha=None))
+        frames.append(_with_entities(states[j], maze, xy, alpha=None))
         frame_of[members] = j + 1
     return frames, frame_of
 
@@ -121,7 +123,7 @@ def _direct(
     mazes: Sequence[Maze], cells: Sequence[Sequence[Cell]], reflected: bool, pool
 ) -> np.ndarray:
     placed = [m.with_mouse(c, reflected) for m, cs in zip(mazes, cells, strict=True) for c in cs]
-    return pool.observe(state_bytes_many(placed))
+    return observe_uint8(placed, pool)
 
 
 def _composed(
