@@ -55,7 +55,11 @@ COMMANDS: tuple[Command, ...] = (
         "rank a layer's channels by how well they track the cheese; write a profile draft",
     ),
     Command("dashboard", "harness.report.dashboard_command", "claims x checkpoints of reports"),
-    Command("sweep", "harness.sweep", "run the claims on each checkpoint, then the dashboard"),
+    Command(
+        "sweep",
+        "harness.sweep.command",
+        "run the claims on each checkpoint (here or on Ray), then the dashboard",
+    ),
 )
 
 

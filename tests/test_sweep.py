@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.sweep import (
+from harness.sweep.plan import (
     SweepError,
-    UnitResult,
+    Unit,
     check_pytest_args,
-    progress_line,
+    pytest_option,
     split_pytest_args,
     unit_names,
 )
+from harness.sweep.progress import progress_line
+from harness.sweep.unit import UnitOutcome, UnitResult
 
 ROOT = Path(__file__).resolve().parent.parent
 #: One quick claim (TR2 needs about a quarter of CV2's time): the sweep below is ~40 s.
@@ -107,8 +109,28 @@ def test_pytest_options_after_the_double_dash():
 def test_unit_names_and_progress_lines(tmp_path):
     names = unit_names(["/a/policy.pth", "/b/policy.pth", "planted:saturating", "default"])
     assert names == ["policy", "policy-2", "planted-saturating", "default"]
-    ok = UnitResult("default", "default", tmp_path, ok=True, seconds=41.2)
-    ok.summary = {"supported": 18, "refuted": 3, "inconclusive": 2, "errors": 0}
+    unit = Unit("default", "default", ())
+    summary = {"supported": 18, "refuted": 3, "inconclusive": 2, "errors": 0}
+    ok = UnitResult(unit, tmp_path, UnitOutcome(ok=True, seconds=41.2, summary=summary))
     assert progress_line(2, 3, ok) == (
         "sweep [2/3] default: 18 supported, 3 refuted, 2 inconclusive (41 s)"
     )
+    ok.attempts = 2
+    assert progress_line(2, 3, ok).endswith("(41 s, 2 attempts)")
+    failed = UnitResult(unit, tmp_path, UnitOutcome.failed("Ray: WorkerCrashedError: died"))
+    line = progress_line(1, 3, failed)
+    assert line == "sweep [1/3] default: FAILED, Ray: WorkerCrashedError: died"
+    (tmp_path / "pytest.log").write_text("x")
+    assert progress_line(1, 3, failed).endswith(f"(log: {tmp_path / 'pytest.log'})")
+    skipped = UnitResult(unit, tmp_path)
+    assert skipped.skipped and skipped.ok and "skipped" in progress_line(3, 3, skipped)
+
+
+def test_pytest_options_the_units_run_with():
+    args = ["-k", "CV1 or CV2", "-n", "2", "--device=cuda", "--budget", "quick"]
+    assert pytest_option(args, "-n", "--numprocesses") == "2"
+    assert pytest_option(args, "--device") == "cuda"
+    assert pytest_option(["-n4"], "-n") == "4"
+    assert pytest_option(["--numprocesses=3"], "-n", "--numprocesses") == "3"
+    assert pytest_option(["-k", "x"], "--device") is None
+    assert pytest_option(["--device"], "--device") is None  # no value: pytest will say so
