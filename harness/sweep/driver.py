@@ -36,9 +36,12 @@ class Filer:
     fingerprint: Fingerprint
     engine: str
 
+    def stage_path(self, unit: Unit) -> Path:
+        return self.out / f".{unit.name}.running"
+
     def staging(self, unit: Unit) -> Path:
         """A fresh, empty staging directory for ``unit`` (leftovers of a stopped run go)."""
-        stage = self.out / f".{unit.name}.running"
+        stage = self.stage_path(unit)
         shutil.rmtree(stage, ignore_errors=True)
         stage.mkdir(parents=True)
         return stage
@@ -46,9 +49,9 @@ class Filer:
     def file(self, unit: Unit, outcome: UnitOutcome, attempts: int) -> UnitResult:
         final = self.out / unit.name
         result = UnitResult(unit, final, outcome, attempts)
-        if outcome.files is not None:
+        stage = self.stage_path(unit)  # the local engine wrote its report there
+        if outcome.files is not None:  # a Ray worker's report, sent back
             write_tree(outcome.files, self.staging(unit))
-        stage = self.out / f".{unit.name}.running"
         if not stage.is_dir():
             return result  # nothing was written (e.g. Ray could not run the task)
         if outcome.ok:

@@ -13,7 +13,6 @@ its ``checkpoint_sha256`` is the original's.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +63,8 @@ def cache_root() -> Path:
 def worker_checkpoint(
     shipment: Shipment, data: bytes, transfer: str = "auto"
 ) -> tuple[str, str | None]:
-    """(path the worker reads, a note when it is not the driver's path)."""
-    if transfer not in TRANSFERS:
-        raise ValueError(f"transfer must be one of {TRANSFERS}, got {transfer!r}")
+    """(path the worker reads, a note when it is not the driver's path); ``transfer`` is one
+    of :data:`TRANSFERS`, checked where the engine is built."""
     if transfer == "auto" and file_sha256(Path(shipment.source)) == shipment.sha256:
         return shipment.source, None
     copy = cache_root() / shipment.sha256 / Path(shipment.source).name
@@ -77,7 +75,6 @@ def worker_checkpoint(
                 f"checkpoint {shipment.source} arrived with sha256 {got} ({len(data)} bytes); "
                 f"the driver read {shipment.sha256} ({shipment.size} bytes)"
             )
-        os.makedirs(copy.parent, exist_ok=True)
         atomic_write_bytes(copy, data)
         if file_sha256(copy) != shipment.sha256:
             raise TransferError(f"checkpoint copy {copy} does not hash to {shipment.sha256}")

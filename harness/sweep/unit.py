@@ -43,8 +43,8 @@ class UnitOutcome:
     checkpoint_note: str | None = None
 
     @classmethod
-    def failed(cls, error: str, seconds: float = 0.0) -> UnitOutcome:
-        return cls(ok=False, error=error, seconds=seconds)
+    def failed(cls, error: str) -> UnitOutcome:
+        return cls(ok=False, error=error)
 
 
 def _given(option: str, args: Sequence[str]) -> bool:
